@@ -1,0 +1,541 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultQueue is how many frames a link holds when LinkOptions.Queue is 0.
+// Keep it small: a deep queue only adds latency, it never adds throughput.
+const DefaultQueue = 2
+
+// LinkOptions configure the link in front of a stage (or after a source).
+type LinkOptions struct {
+	// Policy for a full queue; Auto means DropOldest after a live source and
+	// Block everywhere else.
+	Policy Policy
+	// Queue is the link's capacity in frames; 0 means DefaultQueue.
+	Queue int
+}
+
+// Line is an assembly line: sources, then stages in order, then sinks, each
+// running in its own goroutines and joined by bounded links.
+//
+// Build it with AddSource, AddStage, AddSink and Probe, then call Run once.
+// The line owns everything added to it and closes it when Run returns.
+type Line struct {
+	sources []*sourceNode
+	stages  []*stageNode
+	sinks   []Sink
+	sink    *stageNode
+
+	// DrainTimeout bounds the graceful drain after Run's ctx is cancelled:
+	// past it the line aborts and releases what is left. 0 means 30 s.
+	DrainTimeout time.Duration
+
+	latency *LatencyRecorder
+	started time.Time
+	ended   time.Time
+	ran     bool
+	mu      sync.Mutex
+}
+
+type sourceNode struct {
+	src     Source
+	opts    LinkOptions
+	metrics *StageMetrics
+	probes  []ProbeFunc
+	link    *link
+}
+
+type stageNode struct {
+	name    string
+	workers []Processor
+	opts    LinkOptions
+	metrics *StageMetrics
+	in, out []ProbeFunc
+	input   *link // set in Run
+}
+
+// New makes an empty line.
+func New() *Line {
+	return &Line{latency: NewLatencyRecorder()}
+}
+
+// AddSource adds a source. Its frames get SourceID = the number of sources
+// added before it.
+func (l *Line) AddSource(src Source, opts LinkOptions) {
+	name := "source"
+	if len(l.sources) > 0 || src.Info().Name != "" {
+		name = fmt.Sprintf("source%d", len(l.sources))
+	}
+	l.sources = append(l.sources, &sourceNode{src: src, opts: opts, metrics: newStageMetrics(name, 1)})
+}
+
+// AddStage adds a stage after the ones already added. Each Processor is one
+// worker: pass N to run the stage on N goroutines; frames leave the stage in
+// the order they entered it.
+func (l *Line) AddStage(name string, opts LinkOptions, workers ...Processor) {
+	if len(workers) == 0 {
+		panic("pipeline: AddStage " + name + " needs at least one worker")
+	}
+	l.stages = append(l.stages, &stageNode{name: name, workers: workers, opts: opts, metrics: newStageMetrics(name, len(workers))})
+}
+
+// AddSink adds sinks. Every frame is written to every sink, in the order they
+// were added, then released.
+func (l *Line) AddSink(sinks ...Sink) { l.sinks = append(l.sinks, sinks...) }
+
+// Probe attaches fn to one side of a stage. Stage names are those given to
+// AddStage, plus "source" (every source's output; only Out) and "sink" (In:
+// before the sinks; Out: after every sink has written the frame).
+func (l *Line) Probe(stage string, pad Pad, fn ProbeFunc) error {
+	if stage == "source" {
+		if pad != Out {
+			return errors.New("pipeline: a source has only an Out pad")
+		}
+		for _, s := range l.sources {
+			s.probes = append(s.probes, fn)
+		}
+		return nil
+	}
+	var node *stageNode
+	if stage == "sink" {
+		node = l.sinkNode()
+	}
+	for _, s := range l.stages {
+		if s.name == stage {
+			node = s
+		}
+	}
+	if node == nil {
+		return fmt.Errorf("pipeline: no stage named %q", stage)
+	}
+	if pad == In {
+		node.in = append(node.in, fn)
+	} else {
+		node.out = append(node.out, fn)
+	}
+	return nil
+}
+
+func (l *Line) sinkNode() *stageNode {
+	if l.sink == nil {
+		l.sink = &stageNode{name: "sink", metrics: newStageMetrics("sink", 1)}
+	}
+	return l.sink
+}
+
+// Run runs the line until every source has ended and every frame has left
+// the line, or until ctx is cancelled, or until the first fatal error.
+//
+// Cancelling ctx is a graceful stop (SIGINT): the sources stop reading, the
+// frames already in the line go on to the sinks, and the sinks are
+// finalized; the result is nil. A fatal error from any source, stage or sink
+// aborts the line at once and is returned. Either way, every source,
+// processor and sink is closed before Run returns, and every frame still in
+// the line is released.
+func (l *Line) Run(ctx context.Context) error {
+	l.mu.Lock()
+	if l.ran {
+		l.mu.Unlock()
+		return errors.New("pipeline: Run called twice")
+	}
+	l.ran = true
+	l.started = clock()
+	l.mu.Unlock()
+	if len(l.sources) == 0 {
+		return errors.Join(errors.New("pipeline: no source"), l.closeAll())
+	}
+
+	abort, cancelAbort := context.WithCancelCause(context.Background())
+	defer cancelAbort(nil)
+	var (
+		failOnce sync.Once
+		fatal    error
+	)
+	fail := func(err error) {
+		failOnce.Do(func() { fatal = err; cancelAbort(err) })
+	}
+	// A graceful stop that takes too long becomes an abort.
+	drainTimeout := l.DrainTimeout
+	if drainTimeout == 0 {
+		drainTimeout = 30 * time.Second
+	}
+	stopDrainTimer := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			fail(fmt.Errorf("pipeline: drain did not finish within %s after stop", drainTimeout))
+		case <-abort.Done():
+		}
+	})
+	defer stopDrainTimer()
+
+	// Links. Each source gets its own link, with its own policy; with several
+	// sources, forwarders merge them into the first stage's link so that a
+	// slow source never holds back the others.
+	var wg sync.WaitGroup
+	var links []*link
+	nodes := append([]*stageNode(nil), l.stages...)
+	nodes = append(nodes, l.sinkNode())
+	for _, s := range l.sources {
+		p := s.opts.Policy
+		if p == Auto {
+			p = Block
+			if s.src.Info().Live {
+				p = DropOldest
+			}
+		}
+		next := nodes[0].metrics
+		s.link = newLink(s.opts.Queue, p, func() { next.dropped.Add(1) })
+		links = append(links, s.link)
+	}
+	first := l.sources[0].link
+	if len(l.sources) > 1 {
+		first = newLink(nodes[0].opts.Queue, Block, func() {})
+		links = append(links, first)
+		var fwg sync.WaitGroup
+		for _, s := range l.sources {
+			fwg.Add(1)
+			wg.Add(1)
+			go func(in *link) {
+				defer wg.Done()
+				defer fwg.Done()
+				for {
+					f, ok := in.recv(abort)
+					if !ok {
+						return
+					}
+					if first.send(abort, f) != nil {
+						return
+					}
+				}
+			}(s.link)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); fwg.Wait(); close(first.ch) }()
+	}
+	nodes[0].input = first
+	nodes[0].metrics.queue = func() int { return len(first.ch) }
+	for i := 1; i < len(nodes); i++ {
+		p := nodes[i].opts.Policy
+		if p == Auto {
+			p = Block
+		}
+		m := nodes[i].metrics
+		nodes[i].input = newLink(nodes[i].opts.Queue, p, func() { m.dropped.Add(1) })
+		in := nodes[i].input
+		m.queue = func() int { return len(in.ch) }
+		links = append(links, nodes[i].input)
+	}
+	l.sink.workers = []Processor{sinkWriter{sinks: l.sinks, latency: l.latency}}
+
+	for _, s := range l.sources {
+		wg.Add(1)
+		go func(s *sourceNode) {
+			defer wg.Done()
+			defer close(s.link.ch)
+			if err := s.run(ctx, abort); err != nil {
+				fail(err)
+			}
+		}(s)
+	}
+	for i, n := range nodes {
+		var out *link
+		if i+1 < len(nodes) {
+			out = nodes[i+1].input
+		}
+		wg.Add(1)
+		go func(n *stageNode, out *link) {
+			defer wg.Done()
+			if out != nil {
+				defer close(out.ch)
+			}
+			if err := n.run(abort, out); err != nil {
+				fail(err)
+			}
+		}(n, out)
+	}
+	wg.Wait()
+	// After an abort, frames may be left in links: release them.
+	for _, lk := range links {
+		lk.drain()
+	}
+	l.mu.Lock()
+	l.ended = clock()
+	l.mu.Unlock()
+	closeErr := l.closeAll()
+	if fatal != nil {
+		return errors.Join(fatal, closeErr)
+	}
+	return closeErr
+}
+
+// closeAll closes sources, then processors, then sinks (which finalizes the
+// outputs), and joins their errors.
+func (l *Line) closeAll() error {
+	var errs []error
+	for _, s := range l.sources {
+		if err := s.src.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close source %s: %w", s.src.Info().Name, err))
+		}
+	}
+	for _, n := range l.stages {
+		for _, p := range n.workers {
+			if err := p.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close stage %s: %w", n.name, err))
+			}
+		}
+	}
+	for _, s := range l.sinks {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sink: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *sourceNode) run(stop, abort context.Context) error {
+	readCtx, cancel := context.WithCancel(abort)
+	defer cancel()
+	defer context.AfterFunc(stop, cancel)()
+	info := s.src.Info()
+	for readCtx.Err() == nil {
+		f, err := s.src.Read(readCtx)
+		if err != nil {
+			f.Release()
+			if errors.Is(err, ErrEndOfStream) || readCtx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("source %s: %w", info.Name, err)
+		}
+		s.metrics.in.Add(1)
+		if f.SourceName == "" {
+			f.SourceName = info.Name
+		}
+		if !runProbes(s.probes, f) {
+			s.metrics.probed.Add(1)
+			f.Release()
+			continue
+		}
+		s.metrics.out.Add(1)
+		if s.link.send(abort, f) != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func runProbes(probes []ProbeFunc, f *Frame) bool {
+	for _, p := range probes {
+		if !p(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// process runs one frame through one worker with metrics and probes. It
+// returns the frame to pass on, nil if the frame was dropped (and released),
+// or a fatal error.
+func (n *stageNode) process(ctx context.Context, p Processor, f *Frame) (*Frame, error) {
+	if !runProbes(n.in, f) {
+		n.metrics.probed.Add(1)
+		f.Release()
+		return nil, nil
+	}
+	t0 := clock()
+	err := p.Process(ctx, f)
+	n.metrics.observe(clock().Sub(t0))
+	if err != nil {
+		f.Release()
+		if errors.Is(err, ErrSkipFrame) {
+			n.metrics.skipped.Add(1)
+			return nil, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil // aborted: the error that caused it is already recorded
+		}
+		return nil, fmt.Errorf("%s: %w", n.name, err)
+	}
+	if !runProbes(n.out, f) {
+		n.metrics.probed.Add(1)
+		f.Release()
+		return nil, nil
+	}
+	return f, nil
+}
+
+func (n *stageNode) run(ctx context.Context, out *link) error {
+	if len(n.workers) == 1 {
+		return n.runSerial(ctx, out)
+	}
+	return n.runParallel(ctx, out)
+}
+
+func (n *stageNode) emit(ctx context.Context, out *link, f *Frame) error {
+	n.metrics.out.Add(1)
+	if out == nil {
+		f.Release()
+		return nil
+	}
+	return out.send(ctx, f)
+}
+
+func (n *stageNode) runSerial(ctx context.Context, out *link) error {
+	p := n.workers[0]
+	for {
+		f, ok := n.input.recv(ctx)
+		if !ok {
+			return nil
+		}
+		n.metrics.in.Add(1)
+		n.metrics.sampleQueue()
+		f, err := n.process(ctx, p, f)
+		if err != nil {
+			return err
+		}
+		if f != nil && n.emit(ctx, out, f) != nil {
+			return nil
+		}
+	}
+}
+
+// runParallel spreads frames over the workers and restores their order: a
+// dispatcher hands each frame a numbered slot, workers fill the slots, and a
+// collector empties them in number order. Slots are reused, so the steady
+// state allocates nothing.
+func (n *stageNode) runParallel(ctx context.Context, out *link) error {
+	type job struct {
+		f    *Frame
+		slot int
+	}
+	// A worker's fatal error must stop the dispatcher and the other workers
+	// before the caller gets to cancel the whole line.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := len(n.workers)
+	ahead := 2 * workers // frames in flight inside the stage
+	slots := make([]chan *Frame, ahead+2)
+	for i := range slots {
+		slots[i] = make(chan *Frame, 1)
+	}
+	jobs := make(chan job, workers)
+	order := make(chan int, ahead)
+	errc := make(chan error, workers+1)
+	var wg sync.WaitGroup
+
+	wg.Add(1)
+	go func() { // dispatcher
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
+		next := 0
+		for {
+			f, ok := n.input.recv(ctx)
+			if !ok {
+				return
+			}
+			n.metrics.in.Add(1)
+			n.metrics.sampleQueue()
+			select {
+			case order <- next:
+			case <-ctx.Done():
+				f.Release()
+				return
+			}
+			select {
+			case jobs <- job{f, next}:
+			case <-ctx.Done():
+				f.Release()
+				return
+			}
+			next = (next + 1) % len(slots)
+		}
+	}()
+	for _, p := range n.workers {
+		wg.Add(1)
+		go func(p Processor) {
+			defer wg.Done()
+			for j := range jobs {
+				f, err := n.process(ctx, p, j.f)
+				if err != nil {
+					errc <- err
+					return
+				}
+				// The slot was emptied before reuse, so this only waits when
+				// the collector has stopped on an abort.
+				select {
+				case slots[j.slot] <- f:
+				case <-ctx.Done():
+					f.Release()
+				}
+			}
+		}(p)
+	}
+	var result error
+	for slot := range order { // collector
+		var f *Frame
+		select {
+		case f = <-slots[slot]:
+		case <-ctx.Done():
+		case result = <-errc:
+		}
+		if result != nil || ctx.Err() != nil {
+			break
+		}
+		if f != nil && n.emit(ctx, out, f) != nil {
+			break
+		}
+	}
+	// Wait for the dispatcher and workers (they see ctx when aborted), then
+	// release anything left in the slots or the job queue.
+	if result != nil {
+		cancel()
+	}
+	go func() {
+		for range order {
+		}
+	}()
+	wg.Wait()
+	for j := range jobs {
+		j.f.Release()
+	}
+	for _, s := range slots {
+		select {
+		case f := <-s:
+			f.Release()
+		default:
+		}
+	}
+	if result == nil {
+		select {
+		case result = <-errc:
+		default:
+		}
+	}
+	return result
+}
+
+// sinkWriter is the last stage: it writes each frame to every sink.
+type sinkWriter struct {
+	sinks   []Sink
+	latency *LatencyRecorder
+}
+
+func (w sinkWriter) Process(ctx context.Context, f *Frame) error {
+	for _, s := range w.sinks {
+		if err := s.Write(ctx, f); err != nil {
+			return err
+		}
+	}
+	w.latency.Record(f.Latency(clock()))
+	return nil
+}
+
+func (sinkWriter) Close() error { return nil }
