@@ -44,6 +44,7 @@ type Line struct {
 }
 
 type sourceNode struct {
+	id      int
 	src     Source
 	opts    LinkOptions
 	metrics *StageMetrics
@@ -69,10 +70,10 @@ func New() *Line {
 // added before it.
 func (l *Line) AddSource(src Source, opts LinkOptions) {
 	name := "source"
-	if len(l.sources) > 0 || src.Info().Name != "" {
+	if len(l.sources) > 0 {
 		name = fmt.Sprintf("source%d", len(l.sources))
 	}
-	l.sources = append(l.sources, &sourceNode{src: src, opts: opts, metrics: newStageMetrics(name, 1)})
+	l.sources = append(l.sources, &sourceNode{id: len(l.sources), src: src, opts: opts, metrics: newStageMetrics(name, 1)})
 }
 
 // AddStage adds a stage after the ones already added. Each Processor is one
@@ -315,6 +316,7 @@ func (s *sourceNode) run(stop, abort context.Context) error {
 			return fmt.Errorf("source %s: %w", info.Name, err)
 		}
 		s.metrics.in.Add(1)
+		f.SourceID = s.id
 		if f.SourceName == "" {
 			f.SourceName = info.Name
 		}
@@ -539,3 +541,50 @@ func (w sinkWriter) Process(ctx context.Context, f *Frame) error {
 }
 
 func (sinkWriter) Close() error { return nil }
+
+// Stats is a snapshot of a line's metrics.
+type Stats struct {
+	// Stages lists the sources, then the stages in order, then "sink".
+	Stages []StageStats `json:"stages"`
+	// Frames counts frames that left the line through the sinks.
+	Frames int64 `json:"frames"`
+	// Wall is the time from the start of Run to its end (or to now while it
+	// runs).
+	Wall time.Duration `json:"wall_ns"`
+	// FPS is Frames / Wall.
+	FPS float64 `json:"fps"`
+	// Latency percentiles, capture to the last sink.
+	LatencyP50 time.Duration `json:"latency_p50_ns"`
+	LatencyP90 time.Duration `json:"latency_p90_ns"`
+	LatencyP99 time.Duration `json:"latency_p99_ns"`
+}
+
+// Stats returns the line's metrics so far; safe to call while it runs.
+func (l *Line) Stats() Stats {
+	var st Stats
+	for _, s := range l.sources {
+		st.Stages = append(st.Stages, s.metrics.Snapshot())
+	}
+	for _, n := range l.stages {
+		st.Stages = append(st.Stages, n.metrics.Snapshot())
+	}
+	sink := l.sinkNode().metrics.Snapshot()
+	st.Stages = append(st.Stages, sink)
+	st.Frames = sink.Out
+	l.mu.Lock()
+	start, end := l.started, l.ended
+	l.mu.Unlock()
+	if !start.IsZero() {
+		if end.IsZero() {
+			end = clock()
+		}
+		st.Wall = end.Sub(start)
+	}
+	if st.Wall > 0 {
+		st.FPS = float64(st.Frames) / st.Wall.Seconds()
+	}
+	st.LatencyP50 = l.latency.Quantile(50)
+	st.LatencyP90 = l.latency.Quantile(90)
+	st.LatencyP99 = l.latency.Quantile(99)
+	return st
+}

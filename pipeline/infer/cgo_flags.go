@@ -1,0 +1,13 @@
+//go:build !customenv
+
+package infer
+
+// Change here, change there: gocv's cgo.go uses the same pkg-config name.
+// Build with -tags customenv and set CGO_CPPFLAGS, CGO_CXXFLAGS and
+// CGO_LDFLAGS yourself to use an OpenCV that pkg-config does not know.
+
+/*
+#cgo !windows pkg-config: opencv4
+#cgo CXXFLAGS: --std=c++11
+*/
+import "C"

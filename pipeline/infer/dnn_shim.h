@@ -1,0 +1,28 @@
+// dnn_shim exposes the few OpenCV calls gocv 0.31 does not bind, or binds
+// without catching C++ exceptions. Every function catches all exceptions.
+// Plain C types only; the C++ stays in dnn_shim.cpp.
+#ifndef CONVEYOR_DNN_SHIM_H
+#define CONVEYOR_DNN_SHIM_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// conveyor_dnn_probe loads the ONNX model at path with cv::dnn and, when
+// ndims > 0, runs one forward pass on a zero input of shape dims, asking for
+// the n_out outputs named in outs. It returns NULL on success, else an error
+// message the caller releases with free().
+char* conveyor_dnn_probe(const char* path, const int* dims, int ndims, const char** outs, int n_out);
+
+// conveyor_set_num_threads calls cv::setNumThreads (process-wide). It
+// returns NULL or a message to free().
+char* conveyor_set_num_threads(int n);
+
+// conveyor_get_num_threads returns cv::getNumThreads(), or -1 on error.
+int conveyor_get_num_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
