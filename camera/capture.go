@@ -1,0 +1,354 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// capture is a source read through OpenCV's VideoCapture: files, V4L2
+// devices, network streams and GStreamer pipelines.
+type capture struct {
+	name   string // the URI as the user gave it (redacted)
+	target string // what VideoCapture opens
+	api    gocv.VideoCaptureAPI
+	device int // V4L2 index, or -1
+	setup  func(*gocv.VideoCapture)
+	opts   Options
+	file   bool // a finite file: repeat, truncation check, no reconnect
+
+	cap     *gocv.VideoCapture
+	info    pipeline.SourceInfo
+	pending *gocv.Mat // a frame read by open to validate the source
+
+	number     int64
+	pass       int
+	passFrames int   // frames read in this pass
+	readFrames int64 // over all passes
+	passStart  time.Duration
+	lastPTS    time.Duration
+	start      time.Time
+	reconnects int
+	warnings   []string
+}
+
+func openFile(name, path string, opts Options) (pipeline.Source, error) {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("source %s: %w", name, unwrapPathError(err))
+	case st.IsDir():
+		return nil, fmt.Errorf("source %s: is a folder with no images", name)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("source %s: file is empty", name)
+	}
+	c := &capture{name: name, target: path, api: gocv.VideoCaptureAny, device: -1, opts: opts, file: true}
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func openV4L2(name, rest string, opts Options) (pipeline.Source, error) {
+	// v4l2:///dev/video0?width=…, v4l2://0, or a bare index.
+	u, err := url.Parse("v4l2://" + strings.TrimPrefix(rest, "//"))
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", name, err)
+	}
+	target := u.Host + u.Path
+	if target == "" {
+		target = "0"
+	}
+	c := &capture{name: name, api: gocv.VideoCaptureV4L2, device: -1, opts: opts}
+	var idx int
+	if _, err := fmt.Sscanf(target, "%d", &idx); err == nil && fmt.Sprint(idx) == target {
+		c.device = idx
+		target = fmt.Sprintf("/dev/video%d", idx)
+	}
+	if _, err := os.Stat(target); err != nil {
+		return nil, fmt.Errorf("source %s: no such camera %s (see `conveyor devices`)", name, target)
+	}
+	c.target = target
+	q := u.Query()
+	w, err1 := queryInt(q, "width", 0, 0, 16384)
+	h, err2 := queryInt(q, "height", 0, 0, 16384)
+	fps, err3 := queryInt(q, "fps", 0, 0, 1000)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("source %s: %w", name, err)
+	}
+	fourcc := q.Get("fourcc")
+	if fourcc != "" && len(fourcc) != 4 {
+		return nil, fmt.Errorf("source %s: fourcc=%q: want four characters such as MJPG or YUYV", name, fourcc)
+	}
+	c.setup = func(vc *gocv.VideoCapture) {
+		if fourcc != "" {
+			vc.Set(gocv.VideoCaptureFOURCC, vc.ToCodec(fourcc))
+		}
+		if w > 0 {
+			vc.Set(gocv.VideoCaptureFrameWidth, float64(w))
+		}
+		if h > 0 {
+			vc.Set(gocv.VideoCaptureFrameHeight, float64(h))
+		}
+		if fps > 0 {
+			vc.Set(gocv.VideoCaptureFPS, float64(fps))
+		}
+	}
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func openStream(uri string, opts Options) (pipeline.Source, error) {
+	setFFmpegDefaults()
+	c := &capture{name: Redact(uri), target: uri, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts}
+	if err := c.reconnect(context.Background(), "open"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func openGStreamer(name, pipelineDesc string, opts Options) (pipeline.Source, error) {
+	if strings.TrimSpace(pipelineDesc) == "" {
+		return nil, fmt.Errorf("source %s: empty GStreamer pipeline", name)
+	}
+	if !strings.Contains(pipelineDesc, "appsink") {
+		return nil, fmt.Errorf("source %s: a GStreamer capture string must end in appsink (e.g. `nvarguscamerasrc ! video/x-raw(memory:NVMM),width=1280,height=720 ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! appsink`)", name)
+	}
+	c := &capture{name: name, target: pipelineDesc, api: gocv.VideoCaptureGstreamer, device: -1, opts: opts}
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// setFFmpegDefaults bounds how long FFmpeg waits on a dead network stream, so
+// that a blocking open or read returns and reconnect can do its job. Users
+// can override it with the same environment variable.
+func setFFmpegDefaults() {
+	const key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+	if os.Getenv(key) == "" {
+		// rtsp over TCP; socket I/O timeout 5 s (in µs).
+		os.Setenv(key, "rtsp_transport;tcp|timeout;5000000")
+	}
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(err, os.ErrNotExist) {
+			return errors.New("no such file")
+		}
+		return pe.Err
+	}
+	return err
+}
+
+// open opens the capture and reads one frame to prove it works.
+func (c *capture) open() error {
+	var vc *gocv.VideoCapture
+	var err error
+	if c.device >= 0 {
+		vc, err = gocv.VideoCaptureDeviceWithAPI(c.device, c.api)
+	} else {
+		vc, err = gocv.VideoCaptureFileWithAPI(c.target, c.api)
+	}
+	if err != nil || !vc.IsOpened() {
+		if vc != nil {
+			vc.Close()
+		}
+		what := "cannot open"
+		if c.file {
+			what = "cannot open as a video (not a video file, or a codec OpenCV lacks)"
+		}
+		return fmt.Errorf("source %s: %s", c.name, what)
+	}
+	if c.setup != nil {
+		c.setup(vc)
+	}
+	m := gocv.NewMat()
+	if !vc.Read(&m) || m.Empty() {
+		m.Close()
+		vc.Close()
+		return fmt.Errorf("source %s: opened, but no frame could be decoded", c.name)
+	}
+	c.cap = vc
+	c.pending = &m
+	c.info = pipeline.SourceInfo{
+		Name:   c.name,
+		Live:   !c.file,
+		FPS:    vc.Get(gocv.VideoCaptureFPS),
+		Width:  m.Cols(),
+		Height: m.Rows(),
+		Frames: -1,
+	}
+	if c.file {
+		if n := int(vc.Get(gocv.VideoCaptureFrameCount)); n > 0 {
+			c.info.Frames = n * max(1, c.opts.Repeat)
+		}
+	}
+	if c.opts.Live != nil {
+		c.info.Live = *c.opts.Live
+	}
+	if c.info.FPS <= 0 || c.info.FPS > 1000 {
+		c.info.FPS = 0
+	}
+	return nil
+}
+
+// reconnect (re)opens a live stream with back-off.
+func (c *capture) reconnect(ctx context.Context, why string) error {
+	attempts := c.opts.Reconnect
+	if attempts == 0 {
+		attempts = DefaultReconnect
+	}
+	wait, maxWait := c.opts.Backoff, c.opts.MaxBackoff
+	if wait <= 0 {
+		wait = 500 * time.Millisecond
+	}
+	if maxWait <= 0 {
+		maxWait = 10 * time.Second
+	}
+	var err error
+	for i := 0; attempts < 0 || i <= attempts; i++ {
+		if i > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wait = min(2*wait, maxWait)
+			c.reconnects++
+		}
+		if err = c.open(); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: gave up after %d attempts to %s (use --reconnect -1 to retry forever)", err, attempts+1, why)
+}
+
+func (c *capture) Info() pipeline.SourceInfo { return c.info }
+
+func (c *capture) Read(ctx context.Context) (*pipeline.Frame, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if c.cap == nil {
+			if c.file {
+				return nil, pipeline.ErrEndOfStream
+			}
+			if err := c.reconnect(ctx, "reconnect"); err != nil {
+				return nil, err
+			}
+		}
+		var m gocv.Mat
+		if c.pending != nil {
+			m, c.pending = *c.pending, nil
+		} else {
+			m = gocv.NewMat()
+			if !c.cap.Read(&m) || m.Empty() {
+				m.Close()
+				if err := c.endOfPass(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		now := time.Now()
+		if c.start.IsZero() {
+			c.start = now
+		}
+		pts := c.pts()
+		if c.opts.Realtime && c.file {
+			due := c.start.Add(pts)
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					m.Close()
+					return nil, ctx.Err()
+				}
+			}
+			now = time.Now()
+		}
+		f := &pipeline.Frame{Number: c.number, PTS: pts, Captured: now, Image: m}
+		c.number++
+		c.passFrames++
+		c.readFrames++
+		return f, nil
+	}
+}
+
+// pts is the stream's timestamp for the frame just read, kept increasing
+// across repeats.
+func (c *capture) pts() time.Duration {
+	var p time.Duration
+	if ms := c.cap.Get(gocv.VideoCapturePosMsec); ms > 0 && c.file {
+		p = c.passStart + time.Duration(ms*float64(time.Millisecond))
+	} else if c.info.FPS > 0 && c.file {
+		p = c.passStart + time.Duration(float64(c.passFrames)/c.info.FPS*float64(time.Second))
+	} else {
+		p = time.Since(c.start)
+	}
+	if p < c.lastPTS {
+		p = c.lastPTS
+	}
+	c.lastPTS = p
+	return p
+}
+
+// endOfPass handles a failed read: the end (or a truncation) of a file, or a
+// dropped stream.
+func (c *capture) endOfPass() error {
+	c.cap.Close()
+	c.cap = nil
+	if !c.file {
+		return nil // Read reconnects
+	}
+	if want := c.info.Frames / max(1, c.opts.Repeat); want > 0 && c.passFrames < want && c.pass == 0 {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: read %d of %d frames: the file is truncated or damaged", c.name, c.passFrames, want))
+	}
+	c.pass++
+	if c.pass >= max(1, c.opts.Repeat) || c.passFrames == 0 {
+		return nil
+	}
+	c.passStart = c.lastPTS + c.frameInterval()
+	c.passFrames = 0
+	return c.open()
+}
+
+func (c *capture) frameInterval() time.Duration {
+	if c.info.FPS > 0 {
+		return time.Duration(float64(time.Second) / c.info.FPS)
+	}
+	return 0
+}
+
+// Warnings says what went wrong without stopping the line (a truncated file).
+func (c *capture) Warnings() []string { return c.warnings }
+
+// Reconnects counts how often a live stream was reopened.
+func (c *capture) Reconnects() int { return c.reconnects }
+
+func (c *capture) Close() error {
+	if c.pending != nil {
+		c.pending.Close()
+		c.pending = nil
+	}
+	if c.cap != nil {
+		err := c.cap.Close()
+		c.cap = nil
+		return err
+	}
+	return nil
+}

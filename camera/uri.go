@@ -1,0 +1,165 @@
+package camera
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// Options tune how a source reads. The zero value is what `conveyor run`
+// uses by default.
+type Options struct {
+	// Repeat plays a file (or image folder) this many times in a row; 0 and 1
+	// mean once. Frame numbers and timestamps keep increasing across passes.
+	Repeat int
+	// Realtime paces a file at its frame rate, as a camera would deliver it.
+	Realtime bool
+	// Live overrides the source's own idea of whether it is live, which sets
+	// the default link policy (drop-oldest when live).
+	Live *bool
+	// Reconnect is how many times a live source tries to reopen a stream that
+	// failed or dropped, per outage: 0 means DefaultReconnect, -1 forever.
+	Reconnect int
+	// Backoff is the first wait between reconnect attempts; it doubles up to
+	// MaxBackoff. Zero means 500 ms and 10 s.
+	Backoff, MaxBackoff time.Duration
+}
+
+// DefaultReconnect is how many reconnect attempts a live stream gets per
+// outage unless Options.Reconnect says otherwise.
+const DefaultReconnect = 3
+
+// Opener opens a source for a URI of one scheme.
+type Opener func(uri string, opts Options) (pipeline.Source, error)
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Opener{}
+)
+
+// Register adds an opener for a URI scheme ("realsense"), replacing any
+// earlier one.
+func Register(scheme string, open Opener) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry[scheme] = open
+}
+
+// Schemes lists the URI schemes Open understands.
+func Schemes() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	out := []string{"file", "v4l2", "rtsp", "rtsps", "http", "https", "gst", "pattern"}
+	for s := range registry {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
+
+// Open opens the source a URI names:
+//
+//	clip.mp4, file:///abs/clip.mp4      a video file (or anything FFmpeg reads)
+//	v4l2:///dev/video0, v4l2://0, 0     a V4L2/USB camera (?width=&height=&fps=&fourcc=MJPG)
+//	rtsp://user:pass@host/stream        an RTSP stream, reconnecting with back-off
+//	gst://nvarguscamerasrc ! … ! appsink a GStreamer capture string (CSI cameras on Jetson)
+//	dir/, dir/*.jpg                     an image folder or glob, in name order
+//	pattern://?width=640&height=480&fps=30&frames=300   a synthetic test pattern
+//
+// and any scheme added with Register (realsense://).
+func Open(uri string, opts Options) (pipeline.Source, error) {
+	if uri == "" {
+		return nil, errors.New("empty source")
+	}
+	m := schemeRE.FindStringSubmatch(uri)
+	if m == nil {
+		// No scheme: a device index, an image folder or glob, or a file.
+		if _, err := strconv.Atoi(uri); err == nil {
+			return openV4L2(uri, uri, opts)
+		}
+		if strings.ContainsAny(uri, "*?[") {
+			return openImages(uri, opts)
+		}
+		if st, err := os.Stat(uri); err == nil && st.IsDir() {
+			return openImages(uri, opts)
+		}
+		return openFile(uri, uri, opts)
+	}
+	scheme := strings.ToLower(m[1])
+	rest := uri[len(m[0]):]
+	switch scheme {
+	case "file":
+		u, err := url.Parse(uri)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", uri, err)
+		}
+		path := u.Path
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return openImages(path, opts)
+		}
+		return openFile(uri, path, opts)
+	case "v4l2":
+		return openV4L2(uri, rest, opts)
+	case "rtsp", "rtsps", "http", "https":
+		return openStream(uri, opts)
+	case "gst":
+		return openGStreamer(uri, rest, opts)
+	case "pattern":
+		return openPattern(uri)
+	}
+	registryMu.Lock()
+	open := registry[scheme]
+	registryMu.Unlock()
+	if open == nil {
+		return nil, fmt.Errorf("source %s: unknown scheme %q (known: %s)", uri, scheme, strings.Join(Schemes(), ", "))
+	}
+	return open(uri, opts)
+}
+
+// Redact hides the password in a URI for logs and errors.
+func Redact(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.User == nil {
+		return uri
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// queryInt reads an integer query parameter, with a clear error naming it.
+func queryInt(q url.Values, name string, def, min, max int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < min || v > max {
+		return 0, fmt.Errorf("%s=%q: want an integer from %d to %d", name, s, min, max)
+	}
+	return v, nil
+}
+
+func queryBool(q url.Values, name string, def bool) (bool, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, s)
+	}
+	return v, nil
+}
