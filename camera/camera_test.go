@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { pipelinetest.VerifyMain(m) }
 
 func asset(t *testing.T, rel string) string {
 	t.Helper()
@@ -49,7 +49,7 @@ func readAll(t *testing.T, src pipeline.Source, limit int) (numbers []int64, pts
 }
 
 func TestFileSource(t *testing.T) {
-	before := matCount()
+	before := pipelinetest.MatCount()
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
 	cases := []struct {
 		name   string
@@ -82,7 +82,7 @@ func TestFileSource(t *testing.T) {
 			assert.Empty(t, src.(interface{ Warnings() []string }).Warnings())
 		})
 	}
-	assert.Equal(t, before, matCount(), "Mats balanced")
+	assert.Equal(t, before, pipelinetest.MatCount(), "Mats balanced")
 }
 
 func TestTruncatedFileProcessesWhatItCan(t *testing.T) {
@@ -142,7 +142,7 @@ func TestBadFileInput(t *testing.T) {
 }
 
 func TestImageFolderAndGlob(t *testing.T) {
-	before := matCount()
+	before := pipelinetest.MatCount()
 	dir := filepath.Dir(asset(t, "media/eval/dlib_faces/training.xml"))
 	for _, uri := range []string{dir, filepath.Join(dir, "*.jpg"), "file://" + dir} {
 		t.Run(uri, func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestImageFolderAndGlob(t *testing.T) {
 	assert.Equal(t, [2]int{640, 480}, [2]int{w, h})
 	require.Len(t, src.(interface{ Warnings() []string }).Warnings(), 1)
 	assert.Contains(t, src.(interface{ Warnings() []string }).Warnings()[0], "b.jpg")
-	assert.Equal(t, before, matCount())
+	assert.Equal(t, before, pipelinetest.MatCount())
 }
 
 func TestPattern(t *testing.T) {
@@ -188,7 +188,7 @@ func TestPattern(t *testing.T) {
 }
 
 func TestGStreamerCaptureString(t *testing.T) {
-	before := matCount()
+	before := pipelinetest.MatCount()
 	src, err := Open("gst://videotestsrc num-buffers=12 ! video/x-raw,width=320,height=240 ! videoconvert ! video/x-raw,format=BGR ! appsink", Options{})
 	require.NoError(t, err)
 	assert.True(t, src.Info().Live)
@@ -198,7 +198,7 @@ func TestGStreamerCaptureString(t *testing.T) {
 	require.NoError(t, src.Close())
 	assert.Len(t, numbers, 12)
 	assert.Equal(t, [2]int{320, 240}, [2]int{w, h})
-	assert.Equal(t, before, matCount())
+	assert.Equal(t, before, pipelinetest.MatCount())
 }
 
 func TestUnreachableRTSPRetriesThenFails(t *testing.T) {

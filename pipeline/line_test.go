@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { pipelinetest.VerifyMain(m) }
 
 // countSource emits n frames numbered 0..n-1, then ErrEndOfStream. With
 // live set it reports itself as a camera. Each frame registers a release

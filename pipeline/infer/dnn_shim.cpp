@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
+#include <opencv2/objdetect.hpp>
 
 // message copies s into malloc'd memory for the Go side to free().
 static char* message(const std::string& s) {
@@ -61,5 +62,28 @@ extern "C" int conveyor_get_num_threads(void) {
         return cv::getNumThreads();
     } catch (...) {
         return -1;
+    }
+}
+
+extern "C" char* conveyor_face_detector_yn(const char* path, const unsigned char* bgr, int w, int h,
+                                           float score, float nms, float* out, int max_faces, int* n) {
+    try {
+        *n = 0;
+        cv::Mat img(h, w, CV_8UC3, const_cast<unsigned char*>(bgr));
+        cv::Ptr<cv::FaceDetectorYN> det = cv::FaceDetectorYN::create(path, "", cv::Size(w, h), score, nms, 5000);
+        cv::Mat faces;
+        det->detect(img, faces);
+        int rows = faces.empty() ? 0 : faces.rows;
+        for (int r = 0; r < rows && r < max_faces; r++) {
+            for (int c = 0; c < 15; c++) {
+                out[r * 15 + c] = faces.at<float>(r, c);
+            }
+            *n = r + 1;
+        }
+        return nullptr;
+    } catch (const std::exception& e) {
+        return message(std::string("opencv: ") + e.what());
+    } catch (...) {
+        return message("opencv: unknown c++ exception");
     }
 }

@@ -21,6 +21,15 @@ char* conveyor_set_num_threads(int n);
 // conveyor_get_num_threads returns cv::getNumThreads(), or -1 on error.
 int conveyor_get_num_threads(void);
 
+// conveyor_face_detector_yn runs OpenCV's own cv::FaceDetectorYN (the
+// reference our YuNet 2022mar decoder is checked against) on a BGR8 image
+// of w x h pixels at bgr (C keeps no pointer after the call), with input
+// size w x h. It writes up to max_faces rows of 15 floats (x, y, w, h, 10
+// landmark coordinates, score) to out and their count to n. It returns NULL
+// or a message to free().
+char* conveyor_face_detector_yn(const char* path, const unsigned char* bgr, int w, int h,
+                                float score, float nms, float* out, int max_faces, int* n);
+
 #ifdef __cplusplus
 }
 #endif

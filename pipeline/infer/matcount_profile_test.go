@@ -1,9 +1,10 @@
 //go:build matprofile
 
-package camera
+package infer
 
 import "gocv.io/x/gocv"
 
+// matCount is the number of live Mats (-tags matprofile).
 func matCount() int { return gocv.MatProfile.Count() }
 
-const matProfiling = true
+const matProfiled = true
