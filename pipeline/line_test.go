@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
 func TestMain(m *testing.M) { pipelinetest.VerifyMain(m) }
