@@ -50,7 +50,7 @@ func openFile(name, path string, opts Options) (pipeline.Source, error) {
 	case st.Size() == 0:
 		return nil, fmt.Errorf("source %s: file is empty", name)
 	}
-	c := &capture{name: name, target: path, api: gocv.VideoCaptureAny, device: -1, opts: opts, file: true}
+	c := &capture{name: name, target: path, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts, file: true}
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -208,9 +208,6 @@ func (c *capture) open() error {
 // reconnect (re)opens a live stream with back-off.
 func (c *capture) reconnect(ctx context.Context, why string) error {
 	attempts := c.opts.Reconnect
-	if attempts == 0 {
-		attempts = DefaultReconnect
-	}
 	wait, maxWait := c.opts.Backoff, c.opts.MaxBackoff
 	if wait <= 0 {
 		wait = 500 * time.Millisecond

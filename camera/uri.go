@@ -26,8 +26,9 @@ type Options struct {
 	// Live overrides the source's own idea of whether it is live, which sets
 	// the default link policy (drop-oldest when live).
 	Live *bool
-	// Reconnect is how many times a live source tries to reopen a stream that
-	// failed or dropped, per outage: 0 means DefaultReconnect, -1 forever.
+	// Reconnect is how many more times a live source tries to open a stream
+	// that failed or dropped, per outage: 0 means no retry, -1 forever.
+	// `conveyor run` uses DefaultReconnect.
 	Reconnect int
 	// Backoff is the first wait between reconnect attempts; it doubles up to
 	// MaxBackoff. Zero means 500 ms and 10 s.

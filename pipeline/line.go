@@ -277,6 +277,20 @@ func (l *Line) Run(ctx context.Context) error {
 	return closeErr
 }
 
+// Close releases everything added to a line that will not be run (a build
+// that failed half-way). Run closes everything itself; after Run, Close does
+// nothing.
+func (l *Line) Close() error {
+	l.mu.Lock()
+	if l.ran {
+		l.mu.Unlock()
+		return nil
+	}
+	l.ran = true
+	l.mu.Unlock()
+	return l.closeAll()
+}
+
 // closeAll closes sources, then processors, then sinks (which finalizes the
 // outputs), and joins their errors.
 func (l *Line) closeAll() error {
@@ -307,7 +321,9 @@ func (s *sourceNode) run(stop, abort context.Context) error {
 	defer context.AfterFunc(stop, cancel)()
 	info := s.src.Info()
 	for readCtx.Err() == nil {
+		t0 := clock()
 		f, err := s.src.Read(readCtx)
+		s.metrics.observe(clock().Sub(t0))
 		if err != nil {
 			f.Release()
 			if errors.Is(err, ErrEndOfStream) || readCtx.Err() != nil {

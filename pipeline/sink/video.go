@@ -101,6 +101,10 @@ func checkWritable(path string) error {
 	return os.Remove(f.Name())
 }
 
+// SetFPS sets each source's frame rate (indexed by source id) before the
+// first frame; files already open keep theirs.
+func (v *Video) SetFPS(fps []float64) { v.opts.FPS = fps }
+
 // PathFor is the file a source's frames go to.
 func (v *Video) PathFor(sourceID int) string {
 	p := v.opts.Path

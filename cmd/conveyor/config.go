@@ -1,0 +1,225 @@
+package main
+
+import (
+		"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/urfave/cli/v2"
+
+	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/post"
+)
+
+// Config is everything `conveyor run` needs. It is read from the YAML file
+// named by --config, then each flag the user set overrides its field. The
+// YAML keys are the flag names; docs/CONFIG.md shows an example.
+type Config struct {
+	Sources   []string `yaml:"source"`
+	Model     string   `yaml:"model"`
+	ModelType string   `yaml:"model-type"`
+	InputSize string   `yaml:"input-size"`
+	Score     float64  `yaml:"score"`
+	NMS       float64  `yaml:"nms"`
+	Backend   string   `yaml:"backend"`
+
+	InferWorkers int    `yaml:"infer-workers"`
+	Threads      int    `yaml:"threads"`
+	Queue        int    `yaml:"queue"`
+	Policy       string `yaml:"policy"`
+
+	Repeat    int           `yaml:"repeat"`
+	Realtime  bool          `yaml:"realtime"`
+	Reconnect int           `yaml:"reconnect"`
+	MaxFrames int64         `yaml:"max-frames"`
+	Duration  time.Duration `yaml:"duration"`
+
+	Blur      string  `yaml:"blur"`
+	BlurShape string  `yaml:"blur-shape"`
+	BlurPad   float64 `yaml:"blur-pad"`
+	OSD       bool    `yaml:"osd"`
+
+	Out       string `yaml:"out"`
+	Events    string `yaml:"events"`
+	SkipEmpty bool   `yaml:"events-skip-empty"`
+	Window    bool   `yaml:"window"`
+
+	Progress    string `yaml:"progress"`
+	SummaryJSON string `yaml:"summary-json"`
+}
+
+// defaultConfig is what conveyor does with no config file and no flags.
+func defaultConfig() Config {
+	return Config{
+		Backend:      "auto",
+		InputSize:    "default",
+		InferWorkers: 1,
+		Policy:       "auto",
+		Repeat:       1,
+		Reconnect:    3,
+		Blur:         string(post.Gaussian),
+		BlurShape:    "ellipse",
+		BlurPad:      0.15,
+		Progress:     "auto",
+	}
+}
+
+// runFlags are the flags of `conveyor run` (and, where they apply, bench).
+// Each flag's name is its YAML key.
+func runFlags() []cli.Flag {
+	d := defaultConfig()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file; flags override it"},
+		&cli.StringSliceFlag{Name: "source", Aliases: []string{"s"}, Usage: "source URI (repeatable): file, v4l2:///dev/video0, rtsp://…, gst://… ! appsink, folder or glob, pattern://, realsense://"},
+		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "ONNX model (default: the bundled YuNet 2022mar)"},
+		&cli.StringFlag{Name: "model-type", Usage: "decoder: auto (from the model's outputs), " + joinNames(), Value: "auto"},
+		&cli.StringFlag{Name: "input-size", Usage: `detector input: "default", "frame", N (longer side), or WxH`, Value: d.InputSize},
+		&cli.Float64Flag{Name: "score", Usage: "score threshold (0 = the model's default)"},
+		&cli.Float64Flag{Name: "nms", Usage: "NMS IoU threshold (0 = the model's default)"},
+		&cli.StringFlag{Name: "backend", Usage: "inference backend: auto, opencv or tensorrt", Value: d.Backend},
+		&cli.IntFlag{Name: "infer-workers", Usage: "inference workers (each with its own network)", Value: d.InferWorkers},
+		&cli.IntFlag{Name: "threads", Usage: "OpenCV threads (0 = OpenCV's default: all cores)"},
+		&cli.IntFlag{Name: "queue", Usage: "frames each link holds (0 = 2)"},
+		&cli.StringFlag{Name: "policy", Usage: "when a stage is busy: auto (drop-oldest for live sources, block for files), block, drop-oldest", Value: d.Policy},
+		&cli.IntFlag{Name: "repeat", Usage: "play file sources this many times", Value: d.Repeat},
+		&cli.BoolFlag{Name: "realtime", Usage: "pace file sources at their frame rate, like a camera"},
+		&cli.IntFlag{Name: "reconnect", Usage: "reconnect attempts per outage for live streams (-1 = forever)", Value: d.Reconnect},
+		&cli.Int64Flag{Name: "max-frames", Usage: "stop after this many frames per source (0 = all)"},
+		&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0 = until the sources end)"},
+		&cli.StringFlag{Name: "blur", Usage: "gaussian, pixelate, solid or none", Value: d.Blur},
+		&cli.StringFlag{Name: "blur-shape", Usage: "ellipse (follows the face) or rect", Value: d.BlurShape},
+		&cli.Float64Flag{Name: "blur-pad", Usage: "grow each face box by this fraction before blurring", Value: d.BlurPad},
+		&cli.BoolFlag{Name: "osd", Usage: "draw boxes, labels, scores and FPS"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output video file (.mp4, .mkv, .avi, .webm); one per source"},
+		&cli.StringFlag{Name: "events", Aliases: []string{"e"}, Usage: "JSON lines of events, one per frame (- for stdout)"},
+		&cli.BoolFlag{Name: "events-skip-empty", Usage: "leave frames without objects out of --events"},
+		&cli.BoolFlag{Name: "window", Usage: "show the frames in a window (q or Esc stops)"},
+		&cli.StringFlag{Name: "progress", Usage: "progress bar: auto (when stderr is a terminal), always, never", Value: d.Progress},
+		&cli.StringFlag{Name: "summary-json", Usage: "also write the run's summary as JSON to this file"},
+	}
+}
+
+func joinNames() string { return strings.Join(models.Specs(), ", ") }
+
+// loadConfig reads --config (if given) over the defaults, then applies every
+// flag the user set.
+func loadConfig(c *cli.Context) (Config, error) {
+	cfg := defaultConfig()
+	if path := c.String("config"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+			return cfg, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+		}
+	}
+	set := func(name string, apply func()) {
+		if c.IsSet(name) {
+			apply()
+		}
+	}
+	set("source", func() { cfg.Sources = c.StringSlice("source") })
+	set("model", func() { cfg.Model = c.String("model") })
+	set("model-type", func() { cfg.ModelType = c.String("model-type") })
+	set("input-size", func() { cfg.InputSize = c.String("input-size") })
+	set("score", func() { cfg.Score = c.Float64("score") })
+	set("nms", func() { cfg.NMS = c.Float64("nms") })
+	set("backend", func() { cfg.Backend = c.String("backend") })
+	set("infer-workers", func() { cfg.InferWorkers = c.Int("infer-workers") })
+	set("threads", func() { cfg.Threads = c.Int("threads") })
+	set("queue", func() { cfg.Queue = c.Int("queue") })
+	set("policy", func() { cfg.Policy = c.String("policy") })
+	set("repeat", func() { cfg.Repeat = c.Int("repeat") })
+	set("realtime", func() { cfg.Realtime = c.Bool("realtime") })
+	set("reconnect", func() { cfg.Reconnect = c.Int("reconnect") })
+	set("max-frames", func() { cfg.MaxFrames = c.Int64("max-frames") })
+	set("duration", func() { cfg.Duration = c.Duration("duration") })
+	set("blur", func() { cfg.Blur = c.String("blur") })
+	set("blur-shape", func() { cfg.BlurShape = c.String("blur-shape") })
+	set("blur-pad", func() { cfg.BlurPad = c.Float64("blur-pad") })
+	set("osd", func() { cfg.OSD = c.Bool("osd") })
+	set("out", func() { cfg.Out = c.String("out") })
+	set("events", func() { cfg.Events = c.String("events") })
+	set("events-skip-empty", func() { cfg.SkipEmpty = c.Bool("events-skip-empty") })
+	set("window", func() { cfg.Window = c.Bool("window") })
+	set("progress", func() { cfg.Progress = c.String("progress") })
+	set("summary-json", func() { cfg.SummaryJSON = c.String("summary-json") })
+	if cfg.ModelType == "auto" {
+		cfg.ModelType = ""
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate names the first field out of range.
+func (cfg Config) Validate() error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+	if len(cfg.Sources) == 0 {
+		bad("source", "at least one source is needed (--source FILE_OR_URI)")
+	}
+	if cfg.Score < 0 || cfg.Score > 1 {
+		bad("score", "%g is out of range: want 0 to 1", cfg.Score)
+	}
+	if cfg.NMS < 0 || cfg.NMS > 1 {
+		bad("nms", "%g is out of range: want 0 to 1", cfg.NMS)
+	}
+	switch cfg.Backend {
+	case "auto", "opencv", "tensorrt":
+	default:
+		bad("backend", "%q: want auto, opencv or tensorrt", cfg.Backend)
+	}
+	if cfg.InferWorkers < 1 || cfg.InferWorkers > 64 {
+		bad("infer-workers", "%d is out of range: want 1 to 64", cfg.InferWorkers)
+	}
+	if cfg.Threads < 0 || cfg.Threads > 256 {
+		bad("threads", "%d is out of range: want 0 to 256", cfg.Threads)
+	}
+	if cfg.Queue < 0 || cfg.Queue > 1024 {
+		bad("queue", "%d is out of range: want 0 to 1024", cfg.Queue)
+	}
+	if _, err := pipeline.ParsePolicy(cfg.Policy); err != nil {
+		bad("policy", "%v", err)
+	}
+	if cfg.Repeat < 1 {
+		bad("repeat", "%d: want at least 1", cfg.Repeat)
+	}
+	if cfg.Reconnect < -1 {
+		bad("reconnect", "%d: want -1 (forever) or more", cfg.Reconnect)
+	}
+	if cfg.MaxFrames < 0 {
+		bad("max-frames", "%d: want 0 (all) or more", cfg.MaxFrames)
+	}
+	if cfg.Duration < 0 {
+		bad("duration", "%s: want 0 or more", cfg.Duration)
+	}
+	if _, err := post.ParseBlurMode(cfg.Blur); err != nil {
+		bad("blur", "%v", err)
+	}
+	if cfg.BlurShape != "ellipse" && cfg.BlurShape != "rect" {
+		bad("blur-shape", "%q: want ellipse or rect", cfg.BlurShape)
+	}
+	if cfg.BlurPad < 0 || cfg.BlurPad > 2 {
+		bad("blur-pad", "%g is out of range: want 0 to 2", cfg.BlurPad)
+	}
+	if _, err := models.ParseInputSize(cfg.InputSize); err != nil {
+		bad("input-size", "%v", err)
+	}
+	if cfg.ModelType != "" {
+		if _, err := models.Lookup(cfg.ModelType); err != nil {
+			bad("model-type", "%v", err)
+		}
+	}
+	switch cfg.Progress {
+	case "auto", "always", "never":
+	default:
+		bad("progress", "%q: want auto, always or never", cfg.Progress)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+
+	"github.com/conveyor-vision/conveyor/camera"
+	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/infer"
+	"github.com/conveyor-vision/conveyor/pipeline/post"
+	"github.com/conveyor-vision/conveyor/pipeline/sink"
+	"github.com/conveyor-vision/conveyor/trt"
+)
+
+// built is a line made from a Config, with handles the summary needs.
+type built struct {
+	line    *pipeline.Line
+	sources []pipeline.Source
+	model   *infer.Model
+	backend string
+	video   *sink.Video
+	events  *sink.JSONL
+}
+
+// closer is what build has opened so far, closed if a later step fails.
+type closer []interface{ Close() error }
+
+func (c closer) close() {
+	for i := len(c) - 1; i >= 0; i-- {
+		_ = c[i].Close()
+	}
+}
+
+// detectorOptions turns the config into infer.Options.
+func detectorOptions(cfg Config) (infer.Options, error) {
+	size, err := models.ParseInputSize(cfg.InputSize)
+	if err != nil {
+		return infer.Options{}, err
+	}
+	return infer.Options{
+		Model: cfg.Model,
+		Spec:  cfg.ModelType,
+		Input: size,
+		Decoder: models.DecoderOptions{
+			ScoreThreshold: float32(cfg.Score),
+			NMSThreshold:   float32(cfg.NMS),
+		},
+	}, nil
+}
+
+// chooseBackend resolves --backend auto and checks that the asked-for one
+// exists in this build.
+func chooseBackend(name string) (string, error) {
+	switch name {
+	case "opencv":
+		return name, nil
+	case "tensorrt":
+		if err := trt.Available(); err != nil {
+			return "", fmt.Errorf("backend tensorrt: %w", err)
+		}
+		return name, nil
+	}
+	if trt.Available() == nil {
+		return "tensorrt", nil
+	}
+	return "opencv", nil
+}
+
+// openSources opens every --source, in order.
+func openSources(cfg Config) ([]pipeline.Source, error) {
+	opts := camera.Options{Repeat: cfg.Repeat, Realtime: cfg.Realtime, Reconnect: cfg.Reconnect}
+	var out []pipeline.Source
+	for _, uri := range cfg.Sources {
+		src, err := camera.Open(uri, opts)
+		if err != nil {
+			for _, s := range out {
+				_ = s.Close()
+			}
+			return nil, err
+		}
+		if cfg.MaxFrames > 0 {
+			src = pipeline.Limit(src, cfg.MaxFrames)
+		}
+		out = append(out, src)
+	}
+	return out, nil
+}
+
+// build validates everything that can be validated (model, outputs,
+// sources) and assembles the line:
+//
+//	sources → preprocess → infer ×N → decode → blur → osd → sinks
+func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
+	opts, err := detectorOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := chooseBackend(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	if backend == "tensorrt" {
+		return nil, errors.New("backend tensorrt: the TensorRT line is not wired into `conveyor run` yet (issue 3)")
+	}
+	model, err := infer.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Threads > 0 {
+		if err := infer.SetNumThreads(cfg.Threads); err != nil {
+			return nil, err
+		}
+	}
+	var opened closer
+	b := &built{line: pipeline.New(), model: model, backend: backend}
+
+	// Outputs first: a bad output path should fail before a camera opens.
+	var sinks []pipeline.Sink
+	if cfg.Out != "" {
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Out})
+		if err != nil {
+			return nil, err
+		}
+		opened = append(opened, v)
+		b.video = v
+		sinks = append(sinks, v)
+	}
+	if cfg.Events != "" {
+		j, err := sink.NewJSONL(sink.JSONLOptions{Path: cfg.Events, SkipEmpty: cfg.SkipEmpty})
+		if err != nil {
+			opened.close()
+			return nil, err
+		}
+		opened = append(opened, j)
+		b.events = j
+		sinks = append(sinks, j)
+	}
+	if cfg.Window {
+		w, err := sink.NewWindow("conveyor", quit)
+		if err != nil {
+			opened.close()
+			return nil, err
+		}
+		opened = append(opened, w)
+		sinks = append(sinks, w)
+	}
+
+	sources, err := openSources(cfg)
+	if err != nil {
+		opened.close()
+		return nil, err
+	}
+	b.sources = sources
+	policy, _ := pipeline.ParsePolicy(cfg.Policy)
+	var fps []float64
+	for _, s := range sources {
+		b.line.AddSource(s, pipeline.LinkOptions{Policy: policy, Queue: cfg.Queue})
+		fps = append(fps, s.Info().FPS)
+	}
+	if b.video != nil {
+		b.video.SetFPS(fps)
+	}
+
+	// Stages. Each constructor's Processor is closed by the line once added;
+	// until then, by us.
+	link := pipeline.LinkOptions{Queue: cfg.Queue}
+	pre, err := model.NewPreprocess()
+	if err != nil {
+		b.abandon(opened)
+		return nil, err
+	}
+	b.line.AddStage("preprocess", link, pre)
+	workers := make([]pipeline.Processor, 0, cfg.InferWorkers)
+	for i := 0; i < cfg.InferWorkers; i++ {
+		w, err := model.NewInfer()
+		if err != nil {
+			for _, w := range workers {
+				_ = w.Close()
+			}
+			b.abandon(opened)
+			return nil, err
+		}
+		workers = append(workers, w)
+	}
+	b.line.AddStage("infer", link, workers...)
+	dec, err := model.NewDecode()
+	if err != nil {
+		b.abandon(opened)
+		return nil, err
+	}
+	b.line.AddStage("decode", link, dec)
+	mode, _ := post.ParseBlurMode(cfg.Blur)
+	if mode != post.NoBlur {
+		blur, err := post.NewBlur(post.BlurOptions{
+			Mode: mode, Ellipse: cfg.BlurShape == "ellipse", Pad: float32(cfg.BlurPad),
+			Strength: 0.5, Blocks: 8, Color: color.RGBA{0, 0, 0, 0},
+		})
+		if err != nil {
+			b.abandon(opened)
+			return nil, err
+		}
+		b.line.AddStage("blur", link, blur)
+	}
+	if cfg.OSD {
+		b.line.AddStage("osd", link, post.NewOSD(post.OSDOptions{Boxes: true, Labels: true, Landmarks: true, FPS: true}))
+	}
+	b.line.AddSink(sinks...)
+	return b, nil
+}
+
+// abandon releases what a failed build opened, the line's sources and
+// stages included.
+func (b *built) abandon(opened closer) {
+	opened.close()
+	_ = b.line.Close()
+}
+
+// warnings gathers what the sources report without failing (a truncated file).
+func (b *built) warnings() []string {
+	var out []string
+	for _, s := range b.sources {
+		if w, ok := s.(interface{ Warnings() []string }); ok {
+			out = append(out, w.Warnings()...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the line: detect faces in every source, blur them, write the outputs",
+		Description: `Examples:
+   conveyor run --source clip.mp4 --out blurred.mp4 --events events.jsonl
+   conveyor run --source rtsp://cam/stream --reconnect -1 --events - --osd --window
+   conveyor run --config conveyor.yaml --source v4l2:///dev/video0`,
+		Flags:  runFlags(),
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	stderr := c.App.ErrWriter
+	// The first SIGINT/SIGTERM drains the line and finalizes the outputs; a
+	// second one ends the process at once.
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	go func() {
+		<-ctx.Done()
+		stop() // restore default signal handling: a second ^C kills
+	}()
+
+	b, err := build(ctx, cfg, quit)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(cfg, b, stderr)
+	if bar != nil {
+		_ = b.line.Probe("sink", pipeline.Out, func(*pipeline.Frame) bool { _ = bar.Add(1); return true })
+	}
+	runErr := b.line.Run(ctx)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	st := b.line.Stats()
+	printSummary(stderr, cfg, b, st)
+	if cfg.SummaryJSON != "" {
+		if err := writeSummaryJSON(cfg.SummaryJSON, b, st); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// newProgress makes a progress bar for file inputs when stderr is a
+// terminal (or --progress always).
+func newProgress(cfg Config, b *built, w io.Writer) *progressbar.ProgressBar {
+	if cfg.Progress == "never" {
+		return nil
+	}
+	if cfg.Progress == "auto" {
+		f, ok := w.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return nil
+		}
+	}
+	total := int64(0)
+	for _, s := range b.sources {
+		n := s.Info().Frames
+		if n < 0 {
+			total = -1
+			break
+		}
+		total += int64(n)
+	}
+	if cfg.MaxFrames > 0 && total >= 0 {
+		total = min(total, cfg.MaxFrames*int64(len(b.sources)))
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("frames"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("fps"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+// printSummary writes the end-of-run table: frames, FPS, latency and, per
+// stage, frames in and out, drops, latency percentiles, utilization.
+func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
+	fmt.Fprintf(w, "conveyor: %d frames in %.2fs = %.1f FPS; latency capture→output p50 %sms p99 %sms; model %s (%s, input %s, backend %s)\n",
+		st.Frames, st.Wall.Seconds(), st.FPS, ms(st.LatencyP50), ms(st.LatencyP99),
+		b.model.Spec.Name, shortPath(b.model.Path), b.model.Input, b.backend)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\tworkers\tin\tout\tdropped\tskipped\tp50 ms\tp99 ms\tbusy\tmax queue\t")
+	for _, s := range st.Stages {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f%%\t%d\t\n",
+			s.Name, s.Workers, s.In, s.Out, s.Dropped, s.Skipped+s.Probed, ms(s.P50), ms(s.P99), 100*s.Utilization(st.Wall), s.MaxQueue)
+	}
+	tw.Flush()
+	if b.video != nil {
+		files := b.video.Files()
+		names := make([]string, 0, len(files))
+		for n := range files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(w, "conveyor: wrote %s (%d frames)\n", n, files[n])
+		}
+	}
+	if b.events != nil && cfg.Events != "-" {
+		fmt.Fprintf(w, "conveyor: wrote %s (%d events)\n", cfg.Events, b.events.Lines())
+	}
+	for _, warn := range b.warnings() {
+		fmt.Fprintf(w, "conveyor: warning: %s\n", warn)
+	}
+}
+
+func shortPath(p string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if len(p) > len(wd)+1 && p[:len(wd)] == wd {
+			return p[len(wd)+1:]
+		}
+	}
+	return p
+}
+
+// Summary is the JSON form of a run's summary (--summary-json).
+type Summary struct {
+	Model    string         `json:"model"`
+	Spec     string         `json:"spec"`
+	Input    string         `json:"input"`
+	Backend  string         `json:"backend"`
+	Stats    pipeline.Stats `json:"stats"`
+	Outputs  map[string]int `json:"outputs,omitempty"`
+	Events   int64          `json:"events"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
+	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend, Stats: st, Warnings: b.warnings()}
+	if b.video != nil {
+		s.Outputs = b.video.Files()
+	}
+	if b.events != nil {
+		s.Events = b.events.Lines()
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("summary-json: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test the way CI does: formatting and vet, then the whole suite
+# with the race detector and Mat leak profiling. The tests start what they
+# need themselves (a throwaway RabbitMQ server, Xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+go vet -tags matprofile ./...
+go test -race -tags matprofile -count=1 -timeout 20m ./...
