@@ -32,4 +32,3 @@ func newApp() *cli.App {
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
-

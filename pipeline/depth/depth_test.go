@@ -18,8 +18,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // matCount is MatProfile.Count under -tags matprofile, else 0.
 func checkMats(t *testing.T) {
 	t.Helper()
-	start := gocv.MatProfile.Count()
-	t.Cleanup(func() { assert.Equal(t, start, gocv.MatProfile.Count(), "Mats leaked") })
+	start := matCount()
+	t.Cleanup(func() { assert.Equal(t, start, matCount(), "Mats leaked") })
 }
 
 // depthMap makes a w x h Z16 map filled with bg, with the rectangle r set to

@@ -83,7 +83,7 @@ func NewOpenCV(path string, o OpenCVOptions) (*OpenCV, error) {
 			return nil, fmt.Errorf("infer: model %s: output %s is not a layer name in OpenCV's graph", path, n)
 		}
 	}
-	_ = e.net.SetPreferableBackend(gocv.NetBackendDefault)
+	_ = e.net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = e.net.SetPreferableTarget(gocv.NetTargetCPU)
 	e.inputs = []pipeline.TensorInfo{{Name: info.Inputs[0].Name, Shape: slices.Clone(info.Inputs[0].Shape)}}
 	if o.AnySize && len(e.inputs[0].Shape) == 4 {
