@@ -1,0 +1,248 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// needGPU skips where no GPU exists (the development and CI machines);
+// the GPU machine runs these tests from a binary built here.
+func needGPU(tb testing.TB) string {
+	tb.Helper()
+	name, err := DeviceName(0)
+	if err != nil {
+		tb.Skipf("no CUDA GPU here: %v", err)
+	}
+	return name
+}
+
+func noise(n int, seed int64) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+func asBytes[T any](s []T) []byte {
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(z)))
+}
+
+func TestDevice(t *testing.T) {
+	name := needGPU(t)
+	t.Logf("device 0: %s", name)
+	_, err := DeviceName(999)
+	assert.Error(t, err)
+	_, err = Malloc(1 << 62)
+	assert.True(t, errors.Is(err, ErrOutOfMemory), "huge malloc: %v", err)
+}
+
+func TestPreprocessMatchesCPU(t *testing.T) {
+	needGPU(t)
+	yunet := [3]float32{}
+	ultra := [3]float32{127, 127, 127}
+	us := [3]float32{1.0 / 128, 1.0 / 128, 1.0 / 128}
+	tests := []struct {
+		name  string
+		batch int
+		p     Preprocess
+	}{
+		{"1080p letterbox 640 top-left fp32 BGR", 2, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 640, Letterbox: true, Mean: yunet}},
+		{"1080p stretch 320x240 fp32 RGB normalized", 3, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 320, DstH: 240, SwapRB: true, Mean: ultra, Scale: us}},
+		{"480x270 padded stride upscale centred fp16", 2, Preprocess{SrcW: 480, SrcH: 270, SrcStride: 1536, DstW: 640, DstH: 640, Letterbox: true, Center: true, PadValue: 114, FP16: true, SwapRB: true, Mean: ultra, Scale: us}},
+		{"odd width scalar path fp16", 2, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 301, DstH: 199, Letterbox: true, Center: true, FP16: true}},
+		{"1080p identity fp32", 1, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080}},
+	}
+	s, err := NewStream()
+	require.NoError(t, err)
+	defer s.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, batch := tt.p, tt.batch
+			src := noise(int(p.InputBytes(batch)), 7)
+			want := make([]float32, p.OutputLen(batch))
+			require.NoError(t, PreprocessCPU(src, batch, p, want))
+
+			dsrc, err := Malloc(len(src))
+			require.NoError(t, err)
+			defer dsrc.Free()
+			ddst, err := Malloc(p.OutputBytes(batch))
+			require.NoError(t, err)
+			defer ddst.Free()
+			require.NoError(t, dsrc.Upload(src))
+			require.NoError(t, PreprocessAsync(s, dsrc.Ptr(), ddst.Ptr(), batch, p))
+			require.NoError(t, s.Sync())
+
+			got := make([]float32, len(want))
+			if p.FP16 {
+				h := make([]uint16, len(want))
+				require.NoError(t, ddst.Download(asBytes(h)))
+				for i := range h {
+					got[i] = halfToFloat(h[i])
+				}
+			} else {
+				require.NoError(t, ddst.Download(asBytes(got)))
+			}
+			maxErr := 0.0
+			for i := range want {
+				ref := want[i]
+				if p.FP16 {
+					ref = RoundHalf(ref)
+				}
+				maxErr = math.Max(maxErr, math.Abs(float64(got[i]-ref)))
+			}
+			// fp32: FMA contraction on the GPU may move the last bits of a
+			// 0-255 value; fp16: such a move can cross a rounding boundary,
+			// one float16 step (0.125 for values in 128..256).
+			limit := 1e-3
+			if p.FP16 {
+				limit = 0.125
+			}
+			t.Logf("max abs error vs CPU reference: %.3g (%d values)", maxErr, len(want))
+			assert.LessOrEqual(t, maxErr, limit)
+		})
+	}
+	t.Run("bad params", func(t *testing.T) {
+		assert.Error(t, PreprocessAsync(s, nil, nil, 1, Preprocess{SrcW: 1, SrcH: 1, SrcStride: 3, DstW: 1, DstH: 1}))
+		assert.Error(t, PreprocessAsync(s, unsafe.Pointer(&tests), unsafe.Pointer(&tests), 0, tests[0].p))
+	})
+}
+
+func TestPixelateMatchesCPU(t *testing.T) {
+	needGPU(t)
+	w, h, stride := 1920, 1080, 5760
+	img := noise(stride*h, 9)
+	boxes := []Rect{{100, 100, 200, 240}, {1800, 1000, 300, 300}, {-30, 500, 90, 61}, {700, 300, 17, 17}}
+	for _, cell := range []int{1, 7, 16, 64} {
+		want := append([]byte(nil), img...)
+		cells, err := Cells(boxes, w, h, cell)
+		require.NoError(t, err)
+		require.NoError(t, PixelateCPU(want, w, h, stride, cells))
+
+		s, err := NewStream()
+		require.NoError(t, err)
+		d, err := Malloc(len(img))
+		require.NoError(t, err)
+		require.NoError(t, d.Upload(img))
+		px := &Pixelator{}
+		require.NoError(t, px.PixelateAsync(s, d.Ptr(), w, h, stride, boxes, cell))
+		require.NoError(t, s.Sync())
+		got := make([]byte, len(img))
+		require.NoError(t, d.Download(got))
+		px.Close()
+		d.Free()
+		s.Close()
+		diff := 0
+		for i := range got {
+			if got[i] != want[i] {
+				diff++
+			}
+		}
+		assert.Zero(t, diff, "cell %d: bytes differing from the CPU reference", cell)
+	}
+}
+
+// timeKernel runs fn b.N times between two CUDA events after a warm-up and
+// reports the achieved bandwidth for bytes moved per call.
+func timeKernel(b *testing.B, s *Stream, bytes int64, fn func() error) {
+	for i := 0; i < 5; i++ {
+		require.NoError(b, fn())
+	}
+	require.NoError(b, s.Sync())
+	start, err := NewEvent()
+	require.NoError(b, err)
+	defer start.Close()
+	end, err := NewEvent()
+	require.NoError(b, err)
+	defer end.Close()
+	b.ResetTimer()
+	require.NoError(b, start.Record(s))
+	for i := 0; i < b.N; i++ {
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	require.NoError(b, end.Record(s))
+	ms, err := Millis(start, end)
+	require.NoError(b, err)
+	b.StopTimer()
+	per := float64(ms) / 1e3 / float64(b.N)
+	b.ReportMetric(per*1e6, "us/call")
+	b.ReportMetric(float64(bytes)/per/1e9, "GB/s")
+}
+
+func benchStream(b *testing.B) *Stream {
+	name := needGPU(b)
+	if os.Getenv("CUDA_BENCH_QUIET") == "" {
+		b.Logf("device: %s", name)
+	}
+	s, err := NewStream()
+	require.NoError(b, err)
+	b.Cleanup(s.Close)
+	return s
+}
+
+func devNoise(b *testing.B, n int) *Buffer {
+	d, err := Malloc(n)
+	require.NoError(b, err)
+	b.Cleanup(d.Free)
+	require.NoError(b, d.Upload(noise(n, 3)))
+	return d
+}
+
+// BenchmarkCopyD2D is the yardstick: a device-to-device copy of 8 1080p
+// BGR frames (bytes read + written).
+func BenchmarkCopyD2D(b *testing.B) {
+	s := benchStream(b)
+	n := 8 * 1920 * 1080 * 3
+	src, dst := devNoise(b, n), devNoise(b, n)
+	timeKernel(b, s, 2*int64(n), func() error { return CopyAsync(s, dst.Ptr(), src.Ptr(), n) })
+}
+
+func BenchmarkPreprocess(b *testing.B) {
+	cases := []struct {
+		name  string
+		batch int
+		p     Preprocess
+	}{
+		{"1080p_to_1080p_fp32_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080}},
+		{"1080p_to_1080p_fp16_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080, FP16: true}},
+		{"1080p_letterbox_640_fp32_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 640, Letterbox: true}},
+		{"1080p_letterbox_640_fp16_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 640, Letterbox: true, FP16: true}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchStream(b)
+			src := devNoise(b, int(c.p.InputBytes(c.batch)))
+			dst := devNoise(b, c.p.OutputBytes(c.batch))
+			// Bytes: every source frame read once plus the output written.
+			bytes := c.p.InputBytes(c.batch) + int64(c.p.OutputBytes(c.batch))
+			timeKernel(b, s, bytes, func() error { return PreprocessAsync(s, src.Ptr(), dst.Ptr(), c.batch, c.p) })
+		})
+	}
+}
+
+// BenchmarkPixelate blurs 16 200x200 boxes on a 1080p frame (bytes: boxes
+// read + written).
+func BenchmarkPixelate(b *testing.B) {
+	s := benchStream(b)
+	img := devNoise(b, 1920*1080*3)
+	var boxes []Rect
+	for i := 0; i < 16; i++ {
+		boxes = append(boxes, Rect{X: (i % 8) * 230, Y: (i / 8) * 500, W: 200, H: 200})
+	}
+	px := &Pixelator{}
+	b.Cleanup(px.Close)
+	timeKernel(b, s, 2*16*200*200*3, func() error { return px.PixelateAsync(s, img.Ptr(), 1920, 1080, 5760, boxes, 16) })
+}

@@ -1,0 +1,28 @@
+// Package trt is conveyor's TensorRT backend: it builds TensorRT engines from
+// ONNX files, caches them, and runs them on an NVIDIA GPU behind the
+// pipeline.Engine interface.
+//
+// The TensorRT calls go through a small C ABI shim (trt_wrapper.h,
+// trt_wrapper.cpp: opaque handles, a status plus a caller-freed message,
+// every C++ exception caught) that builds only with `-tags tensorrt`
+// (`make trt`). Without the tag every entry point returns ErrNotBuilt,
+// whose message says how to build with TensorRT. One shim source builds
+// against TensorRT 8.5/8.6 (JetPack 5.1, 6.0) and 10.x (JetPack 6.1+, x86).
+//
+// Everything that does not need TensorRT lives in plain Go files and is
+// tested everywhere: options and their validation, optimization-profile
+// parsing ("1:4:8"), decoding of the loaded library's version, the engine
+// cache key and paths, I/O discovery checks and buffer sizing.
+//
+// Threading: a Model (a TensorRT runtime and one deserialised engine) may be
+// shared; each Engine owns one execution context and one CUDA stream, which
+// live on one goroutine locked to its OS thread. Infer sends work to that
+// goroutine and waits for it, so an Engine is used by one goroutine at a
+// time, as pipeline.Engine requires; N inference workers open N Engines from
+// one Model.
+//
+// Ownership: the tensors Infer returns point into the Engine's pinned host
+// buffers and stay valid until the next Infer or Close. Close is idempotent.
+// C objects are destroyed in reverse creation order: contexts, then the
+// engine, then the runtime (the runtime outlives every engine it made).
+package trt

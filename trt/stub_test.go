@@ -1,0 +1,31 @@
+//go:build !tensorrt
+
+package trt
+
+import (
+	"context"
+	"testing"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestStubSaysHowToBuild(t *testing.T) {
+	ctx := context.Background()
+	assert.ErrorIs(t, Available(), ErrNotBuilt)
+	_, err := Build(ctx, BuildOptions{ONNX: "m.onnx"})
+	assert.ErrorIs(t, err, ErrNotBuilt)
+	_, err = Open(ctx, Options{})
+	assert.ErrorIs(t, err, ErrNotBuilt)
+	_, err = Load(ctx, Options{})
+	assert.ErrorIs(t, err, ErrNotBuilt)
+	_, err = Detect(0)
+	assert.ErrorIs(t, err, ErrNotBuilt)
+	var e pipeline.Engine = &Engine{}
+	_, err = e.Infer(ctx, pipeline.Tensor{})
+	assert.ErrorIs(t, err, ErrNotBuilt)
+	assert.NoError(t, e.Close())
+	assert.False(t, Built)
+	assert.Contains(t, ErrNotBuilt.Error(), "make trt")
+	assert.Contains(t, ErrNotBuilt.Error(), "-tags tensorrt")
+}

@@ -1,0 +1,238 @@
+package trt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// maxDims is TensorRT's Dims::MAX_DIMS (8 in 8.5 and 10).
+const maxDims = 8
+
+// DataType is a tensor's element type, in the shim's own numbering
+// (trt_wrapper.h TRT_DTYPE_*: change here, change there). The values match
+// TensorRT's DataType where they exist.
+type DataType int32
+
+// The element types the shim reports.
+const (
+	Float32 DataType = 0
+	Float16 DataType = 1
+	Int8    DataType = 2
+	Int32   DataType = 3
+	Bool    DataType = 4
+	Uint8   DataType = 5
+	FP8     DataType = 6
+	BF16    DataType = 7
+	Int64   DataType = 8
+	Int4    DataType = 9
+	// Unknown is any type the shim does not know (a newer TensorRT's).
+	Unknown DataType = 99
+)
+
+var dtypeNames = map[DataType]string{
+	Float32: "float32", Float16: "float16", Int8: "int8", Int32: "int32", Bool: "bool",
+	Uint8: "uint8", FP8: "fp8", BF16: "bf16", Int64: "int64", Int4: "int4",
+}
+
+func (d DataType) String() string {
+	if s, ok := dtypeNames[d]; ok {
+		return s
+	}
+	return fmt.Sprintf("dtype(%d)", int32(d))
+}
+
+// Size is the element size in bytes; 0 for types conveyor cannot bind
+// (sub-byte, unknown).
+func (d DataType) Size() int {
+	switch d {
+	case Float32, Int32:
+		return 4
+	case Float16, BF16:
+		return 2
+	case Int8, Bool, Uint8, FP8:
+		return 1
+	case Int64:
+		return 8
+	}
+	return 0
+}
+
+// TensorDesc is one input or output of a network or engine, as TensorRT
+// reports it: the names are the ONNX graph's, -1 marks a dynamic dimension.
+type TensorDesc struct {
+	Name  string
+	Input bool
+	DType DataType
+	Shape []int64
+}
+
+func (t TensorDesc) dynamic() bool {
+	for _, d := range t.Shape {
+		if d < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Info converts the description to pipeline.TensorInfo.
+func (t TensorDesc) Info() pipeline.TensorInfo {
+	s := make([]int, len(t.Shape))
+	for i, d := range t.Shape {
+		s[i] = int(d)
+	}
+	return pipeline.TensorInfo{Name: t.Name, Shape: s}
+}
+
+// checkBindable rejects tensors that Infer cannot exchange as float32.
+func checkBindable(ts []TensorDesc) error {
+	nIn := 0
+	for _, t := range ts {
+		if t.Input {
+			nIn++
+		}
+		if t.DType != Float32 && t.DType != Float16 {
+			kind := "output"
+			if t.Input {
+				kind = "input"
+			}
+			return fmt.Errorf("trt: %s %q has type %s: conveyor exchanges only float32 (or float16) tensors", kind, t.Name, t.DType)
+		}
+		if len(t.Shape) == 0 || len(t.Shape) > maxDims {
+			return fmt.Errorf("trt: tensor %q has rank %d", t.Name, len(t.Shape))
+		}
+	}
+	if nIn != 1 {
+		return fmt.Errorf("trt: the engine has %d inputs: conveyor runs single-input image models", nIn)
+	}
+	return nil
+}
+
+// bufferBytes is the size of a tensor of shape dims and type dt, checked
+// for dynamic dimensions and overflow.
+func bufferBytes(dims []int64, dt DataType) (int64, error) {
+	size := int64(dt.Size())
+	if size == 0 {
+		return 0, fmt.Errorf("trt: cannot size a %s tensor", dt)
+	}
+	n := size
+	for _, d := range dims {
+		if d < 0 {
+			return 0, fmt.Errorf("trt: shape %s is not fully known", dimsString(dims))
+		}
+		if d != 0 && n > math.MaxInt64/d {
+			return 0, fmt.Errorf("trt: shape %s is too large", dimsString(dims))
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// checkInput checks an input tensor against the engine's input: same rank,
+// fixed dimensions equal, dynamic ones inside the profile, and Data as long
+// as the shape says.
+func checkInput(in TensorDesc, prof *Profile, t pipeline.Tensor) ([]int64, error) {
+	if len(t.Shape) != len(in.Shape) {
+		return nil, fmt.Errorf("trt: input %q: got shape %v, the engine wants rank %d (%s)", in.Name, t.Shape, len(in.Shape), dimsString(in.Shape))
+	}
+	dims := make([]int64, len(t.Shape))
+	n := int64(1)
+	for i, v := range t.Shape {
+		d := int64(v)
+		dims[i] = d
+		n *= d
+		if in.Shape[i] >= 0 {
+			if d != in.Shape[i] {
+				return nil, fmt.Errorf("trt: input %q: dimension %d is %d, the engine wants %d (%s)", in.Name, i, d, in.Shape[i], dimsString(in.Shape))
+			}
+			continue
+		}
+		if prof == nil {
+			return nil, fmt.Errorf("trt: input %q has a dynamic dimension %d but the engine has no profile", in.Name, i)
+		}
+		if d < prof.Min[i] || d > prof.Max[i] {
+			what := fmt.Sprintf("dimension %d", i)
+			if i == 0 {
+				what = "batch"
+			}
+			return nil, fmt.Errorf("%w: input %q: %s %d is outside %d..%d (profile %s)", ErrBatchTooLarge, in.Name, what, d, prof.Min[i], prof.Max[i], prof)
+		}
+	}
+	if int64(len(t.Data)) != n {
+		return nil, fmt.Errorf("trt: input %q: shape %v needs %d values, got %d", in.Name, t.Shape, n, len(t.Data))
+	}
+	return dims, nil
+}
+
+// halfToFloat32 converts an IEEE 754 binary16 value.
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0 && mant == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal
+		for mant&0x400 == 0 {
+			mant <<= 1
+			exp--
+		}
+		exp++
+		mant &= 0x3ff
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
+}
+
+// float32ToHalf converts to binary16, rounding to nearest even.
+func float32ToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		if e < -10 {
+			return sign
+		}
+		mant |= 0x800000
+		shift := uint32(14 - e)
+		h := mant >> shift
+		rem := mant & (1<<shift - 1)
+		half := uint32(1) << (shift - 1)
+		if rem > half || (rem == half && h&1 == 1) {
+			h++
+		}
+		return sign | uint16(h)
+	}
+	h := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
+		h++
+	}
+	return sign | uint16(h)
+}
+
+func equalDims(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

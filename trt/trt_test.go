@@ -1,0 +1,335 @@
+package trt
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDecodeVersion(t *testing.T) {
+	tests := []struct {
+		in   int32
+		want string
+		ok   bool
+	}{
+		{8502, "8.5.2", true}, {8503, "8.5.3", true}, {8602, "8.6.2", true},
+		{100300, "10.3.0", true}, {101600, "10.16.0", true}, {110100, "11.1.0", true},
+		{0, "", false}, {-1, "", false},
+	}
+	for _, tt := range tests {
+		v, err := DecodeVersion(tt.in)
+		if !tt.ok {
+			assert.Error(t, err, "%d", tt.in)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, v.String(), "%d", tt.in)
+	}
+	assert.Error(t, Version{8, 4, 1}.Supported())
+	assert.NoError(t, Version{8, 5, 2}.Supported())
+	assert.NoError(t, Version{10, 3, 0}.Supported())
+}
+
+func TestParseBatch(t *testing.T) {
+	tests := []struct {
+		in   string
+		want BatchRange
+		ok   bool
+	}{
+		{"1:4:8", BatchRange{1, 4, 8}, true},
+		{" 2 : 2 : 2 ", BatchRange{2, 2, 2}, true},
+		{"4", BatchRange{4, 4, 4}, true},
+		{"8:4:1", BatchRange{}, false},
+		{"0:1:2", BatchRange{}, false},
+		{"1:4", BatchRange{}, false},
+		{"a:b:c", BatchRange{}, false},
+		{"", BatchRange{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			b, err := ParseBatch(tt.in)
+			if !tt.ok {
+				assert.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, b)
+		})
+	}
+}
+
+func TestParseShape(t *testing.T) {
+	s, err := ParseShape("input=1x3x320x320:4x3x640x640:8x3x640x640")
+	require.NoError(t, err)
+	assert.Equal(t, ShapeRange{"input", []int64{1, 3, 320, 320}, []int64{4, 3, 640, 640}, []int64{8, 3, 640, 640}}, s)
+	assert.Equal(t, "input=1x3x320x320:4x3x640x640:8x3x640x640", s.String())
+	f, err := ParseShape("x=1x3x4x4")
+	require.NoError(t, err)
+	assert.Equal(t, f.Min, f.Max)
+	for _, bad := range []string{"input", "=1x3", "input=1x3:1x3", "input=1x3x4:1x3:1x3x4", "input=2x3:1x3:2x3", "input=1xAx3", "input=0x3", "i=1x1x1x1x1x1x1x1x1"} {
+		_, err := ParseShape(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestResolveProfiles(t *testing.T) {
+	dyn := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{-1, 3, -1, -1}}
+	batchOnly := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{-1, 3, 640, 640}}
+	fixed := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{1, 3, 640, 640}}
+	out := TensorDesc{Name: "scores", Shape: []int64{-1, 100}}
+	shape, _ := ParseShape("input=1x3x320x320:4x3x640x640:8x3x640x640")
+	tests := []struct {
+		name   string
+		inputs []TensorDesc
+		batch  BatchRange
+		shapes []ShapeRange
+		want   []Profile
+		errHas string
+	}{
+		{"static model needs none", []TensorDesc{fixed, out}, BatchRange{}, nil, nil, ""},
+		{"dynamic batch defaults to 1", []TensorDesc{batchOnly}, BatchRange{}, nil,
+			[]Profile{{"input", []int64{1, 3, 640, 640}, []int64{1, 3, 640, 640}, []int64{1, 3, 640, 640}}}, ""},
+		{"dynamic batch from --batch", []TensorDesc{batchOnly, out}, BatchRange{1, 4, 8}, nil,
+			[]Profile{{"input", []int64{1, 3, 640, 640}, []int64{4, 3, 640, 640}, []int64{8, 3, 640, 640}}}, ""},
+		{"dynamic H and W need --shape", []TensorDesc{dyn}, BatchRange{1, 4, 8}, nil, nil, "--shape input="},
+		{"dynamic H and W from --shape", []TensorDesc{dyn}, BatchRange{}, []ShapeRange{shape}, []Profile{shape}, ""},
+		{"--shape against a fixed dimension", []TensorDesc{batchOnly}, BatchRange{}, []ShapeRange{shape}, nil, "is fixed at 640"},
+		{"--shape of an unknown input", []TensorDesc{fixed}, BatchRange{}, []ShapeRange{{"data", []int64{1}, []int64{1}, []int64{1}}}, nil, "not an input"},
+		{"--batch on a fixed-batch model", []TensorDesc{fixed}, BatchRange{1, 4, 8}, nil, nil, "fixed batch of 1"},
+		{"--shape of the wrong rank", []TensorDesc{dyn}, BatchRange{}, []ShapeRange{{"input", []int64{1, 3}, []int64{1, 3}, []int64{1, 3}}}, nil, "rank 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolveProfiles(tt.inputs, tt.batch, tt.shapes)
+			if tt.errHas != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errHas)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func yunet(t *testing.T) string {
+	p, err := models.Asset("models/yunet/yunet_s_dynamic.onnx")
+	require.NoError(t, err)
+	return p
+}
+
+func TestBuildOptionsValidate(t *testing.T) {
+	onnx := yunet(t)
+	dir := t.TempDir()
+	calib := filepath.Join(dir, "calib.cache")
+	require.NoError(t, os.WriteFile(calib, []byte("TRT-8502-EntropyCalibration2\n"), 0o644))
+	empty := filepath.Join(dir, "empty.onnx")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	tests := []struct {
+		name   string
+		o      BuildOptions
+		errHas string
+	}{
+		{"fp16", BuildOptions{ONNX: onnx, Precision: FP16, Batch: BatchRange{1, 4, 8}}, ""},
+		{"int8 with cache", BuildOptions{ONNX: onnx, Precision: INT8, CalibrationCache: calib}, ""},
+		{"no model", BuildOptions{}, "no ONNX model"},
+		{"missing model", BuildOptions{ONNX: filepath.Join(dir, "nope.onnx")}, "no such file"},
+		{"model is a folder", BuildOptions{ONNX: dir}, "not a regular file"},
+		{"empty model", BuildOptions{ONNX: empty}, "is empty"},
+		{"bad precision", BuildOptions{ONNX: onnx, Precision: "fp8"}, "fp32, fp16 or int8"},
+		{"int8 without cache", BuildOptions{ONNX: onnx, Precision: INT8}, "calibration cache"},
+		{"cache without int8", BuildOptions{ONNX: onnx, CalibrationCache: calib}, "only used with int8"},
+		{"tiny workspace", BuildOptions{ONNX: onnx, Workspace: 1000}, "too small"},
+		{"negative workspace", BuildOptions{ONNX: onnx, Workspace: -1}, "positive"},
+		{"bad batch", BuildOptions{ONNX: onnx, Batch: BatchRange{4, 2, 8}}, "min <= opt <= max"},
+		{"shape twice", BuildOptions{ONNX: onnx, Shapes: []ShapeRange{{"a", []int64{1}, []int64{1}, []int64{1}}, {"a", []int64{1}, []int64{1}, []int64{1}}}}, "given twice"},
+		{"negative device", BuildOptions{ONNX: onnx, Device: -1}, "device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.o.Validate()
+			if tt.errHas == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.errHas)
+		})
+	}
+	o := Options{Engine: filepath.Join(dir, "missing.engine")}
+	assert.Error(t, o.Validate())
+	p, err := ParsePrecision("FP16")
+	require.NoError(t, err)
+	assert.Equal(t, FP16, p)
+}
+
+func TestCacheKeyAndLookup(t *testing.T) {
+	onnx := yunet(t)
+	orin := Platform{TensorRT: Version{8, 5, 2}, GPU: "Orin", ComputeCapability: "8.7"}
+	h100 := Platform{TensorRT: Version{10, 3, 0}, GPU: "NVIDIA H100 80GB HBM3", ComputeCapability: "9.0"}
+	o := BuildOptions{ONNX: onnx, Precision: FP16, Batch: BatchRange{1, 4, 8}}
+	k1, err := NewCacheKey(&o, orin)
+	require.NoError(t, err)
+	assert.Equal(t, "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3", k1.ONNX, "sha256 of the ONNX file (DATA.md)")
+	assert.Equal(t, DefaultWorkspace, k1.Workspace)
+	k1b, err := NewCacheKey(&o, orin)
+	require.NoError(t, err)
+	assert.Equal(t, k1.Digest(), k1b.Digest(), "the key is deterministic")
+
+	variants := map[string]func() (CacheKey, error){
+		"other TensorRT": func() (CacheKey, error) {
+			p := orin
+			p.TensorRT.Patch = 3
+			return NewCacheKey(&o, p)
+		},
+		"other GPU":       func() (CacheKey, error) { return NewCacheKey(&o, h100) },
+		"other precision": func() (CacheKey, error) { o2 := o; o2.Precision = FP32; return NewCacheKey(&o2, orin) },
+		"other batch":     func() (CacheKey, error) { o2 := o; o2.Batch = BatchRange{1, 2, 4}; return NewCacheKey(&o2, orin) },
+		"other workspace": func() (CacheKey, error) { o2 := o; o2.Workspace = 1 << 28; return NewCacheKey(&o2, orin) },
+		"other shapes": func() (CacheKey, error) {
+			o2 := o
+			o2.Shapes = []ShapeRange{{"input", []int64{1, 3, 320, 320}, []int64{1, 3, 320, 320}, []int64{1, 3, 320, 320}}}
+			return NewCacheKey(&o2, orin)
+		},
+	}
+	for name, mk := range variants {
+		k2, err := mk()
+		require.NoError(t, err)
+		assert.NotEqual(t, k1.Digest(), k2.Digest(), name)
+		assert.NotEmpty(t, k2.Mismatch(k1), name)
+	}
+
+	cache, err := OpenCache(filepath.Join(t.TempDir(), "engines"))
+	require.NoError(t, err)
+	path, stale, err := cache.Lookup(onnx, k1)
+	require.NoError(t, err)
+	assert.Empty(t, path)
+	assert.Empty(t, stale, "an empty cache has nothing stale")
+
+	require.NoError(t, WritePlan(cache.PlanPath(onnx, k1), []byte("plan for orin"), k1))
+	path, _, err = cache.Lookup(onnx, k1)
+	require.NoError(t, err)
+	assert.Equal(t, cache.PlanPath(onnx, k1), path)
+	assert.Contains(t, filepath.Base(path), "yunet_s_dynamic-")
+
+	// The same model on another TensorRT and GPU: a miss that says why.
+	k3, err := NewCacheKey(&o, h100)
+	require.NoError(t, err)
+	path, stale, err = cache.Lookup(onnx, k3)
+	require.NoError(t, err)
+	assert.Empty(t, path)
+	assert.Contains(t, stale, "TensorRT 8.5.2")
+	assert.Contains(t, stale, "GPU Orin (sm 8.7)")
+
+	// A plan whose key file was damaged is a miss, not an error.
+	require.NoError(t, os.WriteFile(cache.PlanPath(onnx, k1)+".json", []byte("{"), 0o644))
+	path, _, err = cache.Lookup(onnx, k1)
+	require.NoError(t, err)
+	assert.Empty(t, path)
+	_, err = ReadKey(cache.PlanPath(onnx, k1))
+	assert.Error(t, err)
+
+	assert.Contains(t, cache.TimingCachePath(h100), "timing-trt10.3.0-NVIDIA_H100_80GB_HBM3-sm9.0")
+	assert.Error(t, WritePlan(filepath.Join(t.TempDir(), "x.engine"), nil, k1), "an empty plan is refused")
+}
+
+func TestDefaultCacheDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/tmp/xdg")
+	d, err := DefaultCacheDir()
+	require.NoError(t, err)
+	assert.Equal(t, "/tmp/xdg/conveyor/engines", d)
+}
+
+func TestPlanIOAndInputChecks(t *testing.T) {
+	in := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{-1, 3, 640, 640}}
+	prof := &Profile{"input", []int64{1, 3, 640, 640}, []int64{4, 3, 640, 640}, []int64{8, 3, 640, 640}}
+	outs := []TensorDesc{{Name: "cls_8", DType: Float32, Shape: []int64{-1, 6400, 1}}, {Name: "bbox_8", DType: Float16, Shape: []int64{-1, 6400, 4}}}
+	p, err := planIO(append([]TensorDesc{in}, outs...), prof)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{8, 3, 640, 640}, p.maxInput)
+	assert.Equal(t, []string{"cls_8", "bbox_8"}, []string{p.outputs[0].Name, p.outputs[1].Name}, "outputs keep engine order")
+	n, err := bufferBytes(p.maxInput, Float32)
+	require.NoError(t, err)
+	assert.Equal(t, int64(8*3*640*640*4), n)
+
+	_, err = planIO([]TensorDesc{in, {Name: "ids", DType: Int64, Shape: []int64{1}}}, prof)
+	assert.ErrorContains(t, err, `output "ids" has type int64`)
+	_, err = planIO([]TensorDesc{in, in, outs[0]}, prof)
+	assert.ErrorContains(t, err, "2 inputs")
+	_, err = planIO([]TensorDesc{in}, prof)
+	assert.ErrorContains(t, err, "no outputs")
+	_, err = planIO([]TensorDesc{in, outs[0]}, nil)
+	assert.ErrorContains(t, err, "no matching optimization profile")
+
+	tensor := func(shape ...int) pipeline.Tensor {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		return pipeline.Tensor{Name: "input", Shape: shape, Data: make([]float32, n)}
+	}
+	dims, err := checkInput(in, prof, tensor(4, 3, 640, 640))
+	require.NoError(t, err)
+	assert.Equal(t, []int64{4, 3, 640, 640}, dims)
+	_, err = checkInput(in, prof, tensor(9, 3, 640, 640))
+	assert.True(t, errors.Is(err, ErrBatchTooLarge), "batch 9 > 8: %v", err)
+	assert.ErrorContains(t, err, "batch 9 is outside 1..8")
+	_, err = checkInput(in, prof, tensor(1, 3, 320, 320))
+	assert.ErrorContains(t, err, "dimension 2 is 320, the engine wants 640")
+	_, err = checkInput(in, prof, tensor(1, 3, 640))
+	assert.ErrorContains(t, err, "rank 4")
+	short := tensor(1, 3, 640, 640)
+	short.Data = short.Data[:10]
+	_, err = checkInput(in, prof, short)
+	assert.ErrorContains(t, err, "needs 1228800 values, got 10")
+
+	_, err = bufferBytes([]int64{-1, 3}, Float32)
+	assert.Error(t, err)
+	_, err = bufferBytes([]int64{1 << 40, 1 << 40}, Float32)
+	assert.ErrorContains(t, err, "too large")
+	_, err = bufferBytes([]int64{4}, Int4)
+	assert.Error(t, err)
+	assert.Equal(t, pipeline.TensorInfo{Name: "input", Shape: []int{-1, 3, 640, 640}}, in.Info())
+}
+
+func TestHalf(t *testing.T) {
+	tests := []struct {
+		f float32
+		h uint16
+	}{{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {0.5, 0x3800}, {5.9604645e-08, 0x0001}}
+	for _, tt := range tests {
+		assert.Equal(t, tt.h, float32ToHalf(tt.f), "%v", tt.f)
+		assert.Equal(t, tt.f, halfToFloat32(tt.h), "%#x", tt.h)
+	}
+	assert.Equal(t, uint16(0x7c00), float32ToHalf(1e6), "overflow is +Inf")
+	for i := 0; i < 1<<16; i++ {
+		h := uint16(i)
+		if h&0x7c00 == 0x7c00 && h&0x3ff != 0 {
+			continue // NaN payloads
+		}
+		assert.Equal(t, h, float32ToHalf(halfToFloat32(h)), "round trip %#x", h)
+	}
+}
+
+func TestShimErrors(t *testing.T) {
+	tests := []struct {
+		status int
+		is     error
+	}{{statusNoGPU, ErrNoGPU}, {statusOOM, ErrOutOfMemory}, {statusPlan, ErrStalePlan}, {statusParse, ErrParse}, {statusShape, ErrBatchTooLarge}}
+	for _, tt := range tests {
+		err := shimError("load x.engine", tt.status, "expecting library version 10.3 got 8.5")
+		assert.ErrorIs(t, err, tt.is)
+		assert.Equal(t, "trt: load x.engine: expecting library version 10.3 got 8.5", err.Error())
+	}
+	assert.NoError(t, shimError("x", statusOK, ""))
+	assert.EqualError(t, shimError("x", statusErr, ""), "trt: x: unknown error")
+}
