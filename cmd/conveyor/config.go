@@ -11,8 +11,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
+	"github.com/conveyor-vision/conveyor/trt"
 )
 
 // Config is everything `conveyor run` needs. It is read from the YAML file
@@ -50,6 +52,22 @@ type Config struct {
 
 	Progress    string `yaml:"progress"`
 	SummaryJSON string `yaml:"summary-json"`
+
+	// RabbitMQ (package mq).
+	AMQP             string        `yaml:"amqp"`
+	AMQPCA           string        `yaml:"amqp-ca"`
+	Exchange         string        `yaml:"exchange"`
+	RoutingKey       string        `yaml:"routing-key"`
+	PerEvent         bool          `yaml:"per-event"`
+	IncludeEmpty     bool          `yaml:"include-empty"`
+	Outbox           int           `yaml:"outbox"`
+	OutboxPolicy     string        `yaml:"outbox-policy"`
+	AMQPStartTimeout time.Duration `yaml:"amqp-start-timeout"`
+	AMQPOffline      bool          `yaml:"amqp-offline"`
+
+	// TensorRT (package trt; needs a build with -tags tensorrt).
+	Engine    string `yaml:"engine"`
+	Precision string `yaml:"precision"`
 }
 
 // defaultConfig is what conveyor does with no config file and no flags.
@@ -65,6 +83,11 @@ func defaultConfig() Config {
 		BlurShape:    "ellipse",
 		BlurPad:      0.15,
 		Progress:     "auto",
+		Exchange:     "conveyor",
+		RoutingKey:   "faces.{source}",
+		Outbox:       1000,
+		OutboxPolicy: "drop-oldest",
+		Precision:    "fp16",
 	}
 }
 
@@ -100,6 +123,18 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "window", Usage: "show the frames in a window (q or Esc stops)"},
 		&cli.StringFlag{Name: "progress", Usage: "progress bar: auto (when stderr is a terminal), always, never", Value: d.Progress},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the run's summary as JSON to this file"},
+		&cli.StringFlag{Name: "amqp", Usage: "publish events to RabbitMQ: amqp[s]://user:pass@host:5672/vhost (or set CONVEYOR_AMQP_URL and pass --amqp env)"},
+		&cli.StringFlag{Name: "amqp-ca", Usage: "PEM CA file for amqps://"},
+		&cli.StringFlag{Name: "exchange", Usage: "topic exchange to publish to (declared if missing)", Value: d.Exchange},
+		&cli.StringFlag{Name: "routing-key", Usage: "routing key template: {source}, {source_id}", Value: d.RoutingKey},
+		&cli.BoolFlag{Name: "per-event", Usage: "publish only frames where a tracked face appears or leaves"},
+		&cli.BoolFlag{Name: "include-empty", Usage: "publish frames with no objects too"},
+		&cli.IntFlag{Name: "outbox", Usage: "messages kept while the broker is away", Value: d.Outbox},
+		&cli.StringFlag{Name: "outbox-policy", Usage: "when the outbox is full: drop-oldest or drop-newest", Value: d.OutboxPolicy},
+		&cli.DurationFlag{Name: "amqp-start-timeout", Usage: "how long to retry an unreachable broker at start (0 = 10s)"},
+		&cli.BoolFlag{Name: "amqp-offline", Usage: "start even if the broker stays unreachable; count what cannot be kept"},
+		&cli.StringFlag{Name: "engine", Usage: "TensorRT plan file (backend tensorrt; default: build or reuse the cached engine)"},
+		&cli.StringFlag{Name: "precision", Usage: "TensorRT precision: fp32, fp16 or int8", Value: d.Precision},
 	}
 }
 
@@ -149,6 +184,18 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("window", func() { cfg.Window = c.Bool("window") })
 	set("progress", func() { cfg.Progress = c.String("progress") })
 	set("summary-json", func() { cfg.SummaryJSON = c.String("summary-json") })
+	set("amqp", func() { cfg.AMQP = c.String("amqp") })
+	set("amqp-ca", func() { cfg.AMQPCA = c.String("amqp-ca") })
+	set("exchange", func() { cfg.Exchange = c.String("exchange") })
+	set("routing-key", func() { cfg.RoutingKey = c.String("routing-key") })
+	set("per-event", func() { cfg.PerEvent = c.Bool("per-event") })
+	set("include-empty", func() { cfg.IncludeEmpty = c.Bool("include-empty") })
+	set("outbox", func() { cfg.Outbox = c.Int("outbox") })
+	set("outbox-policy", func() { cfg.OutboxPolicy = c.String("outbox-policy") })
+	set("amqp-start-timeout", func() { cfg.AMQPStartTimeout = c.Duration("amqp-start-timeout") })
+	set("amqp-offline", func() { cfg.AMQPOffline = c.Bool("amqp-offline") })
+	set("engine", func() { cfg.Engine = c.String("engine") })
+	set("precision", func() { cfg.Precision = c.String("precision") })
 	if cfg.ModelType == "auto" {
 		cfg.ModelType = ""
 	}
@@ -215,6 +262,15 @@ func (cfg Config) Validate() error {
 		if _, err := models.Lookup(cfg.ModelType); err != nil {
 			bad("model-type", "%v", err)
 		}
+	}
+	if cfg.Outbox < 1 || cfg.Outbox > 10_000_000 {
+		bad("outbox", "%d is out of range: want 1 to 10000000", cfg.Outbox)
+	}
+	if _, err := mq.ParseOutboxPolicy(cfg.OutboxPolicy); err != nil {
+		bad("outbox-policy", "%v", err)
+	}
+	if _, err := trt.ParsePrecision(cfg.Precision); err != nil {
+		bad("precision", "%v", err)
 	}
 	switch cfg.Progress {
 	case "auto", "always", "never":

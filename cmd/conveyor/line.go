@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image/color"
+	"log"
 
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
@@ -23,6 +24,12 @@ type built struct {
 	backend string
 	video   *sink.Video
 	events  *sink.JSONL
+	mq      *mq.Sink
+	// mqLossOK: with --amqp-offline, messages left unconfirmed at the end are
+	// reported in the summary rather than failing the run.
+	mqLossOK bool
+	// after is closed once the line has finished (shared engine state).
+	after closer
 }
 
 // closer is what build has opened so far, closed if a later step fails.
@@ -102,9 +109,6 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	if backend == "tensorrt" {
-		return nil, errors.New("backend tensorrt: the TensorRT line is not wired into `conveyor run` yet (issue 3)")
-	}
 	model, err := infer.Open(opts)
 	if err != nil {
 		return nil, err
@@ -116,6 +120,15 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	}
 	var opened closer
 	b := &built{line: pipeline.New(), model: model, backend: backend}
+	newEngine := func() (pipeline.Engine, error) { return model.NewEngine() }
+	if backend == "tensorrt" {
+		tm, err := openTensorRT(ctx, cfg, model)
+		if err != nil {
+			return nil, err
+		}
+		b.after = append(b.after, tm) // closed after the line: engines hold it
+		newEngine = func() (pipeline.Engine, error) { return tm.NewEngine() }
+	}
 
 	// Outputs first: a bad output path should fail before a camera opens.
 	var sinks []pipeline.Sink
@@ -137,6 +150,16 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		opened = append(opened, j)
 		b.events = j
 		sinks = append(sinks, j)
+	}
+	if cfg.AMQP != "" {
+		s, err := openMQ(ctx, cfg)
+		if err != nil {
+			opened.close()
+			return nil, err
+		}
+		opened = append(opened, s)
+		b.mq, b.mqLossOK = s, cfg.AMQPOffline
+		sinks = append(sinks, s)
 	}
 	if cfg.Window {
 		w, err := sink.NewWindow("conveyor", quit)
@@ -175,7 +198,10 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	b.line.AddStage("preprocess", link, pre)
 	workers := make([]pipeline.Processor, 0, cfg.InferWorkers)
 	for i := 0; i < cfg.InferWorkers; i++ {
-		w, err := model.NewInfer()
+		e, err := newEngine()
+		if err == nil {
+			workers = append(workers, infer.NewInfer(e))
+		}
 		if err != nil {
 			for _, w := range workers {
 				_ = w.Close()
@@ -183,7 +209,6 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 			b.abandon(opened)
 			return nil, err
 		}
-		workers = append(workers, w)
 	}
 	b.line.AddStage("infer", link, workers...)
 	dec, err := model.NewDecode()
@@ -216,6 +241,58 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 func (b *built) abandon(opened closer) {
 	opened.close()
 	_ = b.line.Close()
+	b.after.close()
+}
+
+// openTensorRT loads (building or reusing the cached engine) the model for
+// TensorRT, and makes the preprocess stage produce the engine's input size.
+func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Model, error) {
+	prec, err := trt.ParsePrecision(cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	tm, err := trt.Load(ctx, trt.Options{
+		BuildOptions: trt.BuildOptions{ONNX: model.Path, Precision: prec, Logf: log.Printf},
+		Engine:       cfg.Engine,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in := tm.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 && in[0].Shape[2] > 0 && in[0].Shape[3] > 0 {
+		model.Input = models.InputSize{W: in[0].Shape[3], H: in[0].Shape[2]}
+	}
+	return tm, nil
+}
+
+// openMQ connects to RabbitMQ (retrying for --amqp-start-timeout) and makes
+// the publishing sink.
+func openMQ(ctx context.Context, cfg Config) (*mq.Sink, error) {
+	url := cfg.AMQP
+	if url == "env" {
+		url = "" // mq reads CONVEYOR_AMQP_URL
+	}
+	policy, err := mq.ParseOutboxPolicy(cfg.OutboxPolicy)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := mq.NewPublisher(ctx, mq.Config{
+		Endpoint:     mq.Endpoint{URL: url, CAFile: cfg.AMQPCA},
+		Exchange:     cfg.Exchange,
+		Declare:      true,
+		OutboxSize:   cfg.Outbox,
+		OutboxPolicy: policy,
+		StartTimeout: cfg.AMQPStartTimeout,
+		StartOffline: cfg.AMQPOffline,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := mq.NewSink(pub, mq.SinkOptions{RoutingKey: cfg.RoutingKey, PerEvent: cfg.PerEvent, IncludeEmpty: cfg.IncludeEmpty})
+	if err != nil {
+		_ = pub.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // warnings gathers what the sources report without failing (a truncated file).

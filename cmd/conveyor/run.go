@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
@@ -63,6 +65,10 @@ func runAction(c *cli.Context) error {
 		_ = b.line.Probe("sink", pipeline.Out, func(*pipeline.Frame) bool { _ = bar.Add(1); return true })
 	}
 	runErr := b.line.Run(ctx)
+	b.after.close()
+	if b.mqLossOK && errors.Is(runErr, mq.ErrUnconfirmed) && b.mq.Stats().Unconfirmed > 0 && onlyUnconfirmed(runErr) {
+		runErr = nil // counted and printed in the summary
+	}
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)
@@ -75,6 +81,19 @@ func runAction(c *cli.Context) error {
 		}
 	}
 	return runErr
+}
+
+// onlyUnconfirmed says whether err is nothing but mq's "left unconfirmed".
+func onlyUnconfirmed(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyUnconfirmed(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, mq.ErrUnconfirmed)
 }
 
 // newProgress makes a progress bar for file inputs when stderr is a
@@ -142,6 +161,11 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 	if b.events != nil && cfg.Events != "-" {
 		fmt.Fprintf(w, "conveyor: wrote %s (%d events)\n", cfg.Events, b.events.Lines())
 	}
+	if b.mq != nil {
+		m := b.mq.Stats()
+		fmt.Fprintf(w, "conveyor: rabbitmq: %d offered, %d confirmed, %d dropped %v, %d unconfirmed, %d republished, %d reconnects\n",
+			m.Offered, m.Confirmed, m.Dropped, m.DroppedBy, m.Unconfirmed, m.Republished, m.Reconnects)
+	}
 	for _, warn := range b.warnings() {
 		fmt.Fprintf(w, "conveyor: warning: %s\n", warn)
 	}
@@ -165,6 +189,7 @@ type Summary struct {
 	Stats    pipeline.Stats `json:"stats"`
 	Outputs  map[string]int `json:"outputs,omitempty"`
 	Events   int64          `json:"events"`
+	MQ       *mq.Stats      `json:"rabbitmq,omitempty"`
 	Warnings []string       `json:"warnings,omitempty"`
 }
 
@@ -175,6 +200,10 @@ func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
 	}
 	if b.events != nil {
 		s.Events = b.events.Lines()
+	}
+	if b.mq != nil {
+		m := b.mq.Stats()
+		s.MQ = &m
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

@@ -1,0 +1,106 @@
+package mq
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"amqp://user:s3cret@host:5672/vh", "amqp://user:xxxxx@host:5672/vh"},
+		{"amqps://u:p%40ss@h/", "amqps://u:xxxxx@h/"},
+		{"amqp://host/", "amqp://host/"},
+		{"amqp://user:se cret@ho st:abc/", "amqp://user:xxxxx@ho st:abc/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			assert.Equal(t, tt.want, RedactURL(tt.in))
+		})
+	}
+}
+
+func TestEndpointResolveErrors(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate"), 0o600))
+	tests := []struct {
+		name    string
+		ep      Endpoint
+		env     string
+		wantErr string
+	}{
+		{"empty", Endpoint{}, "", "no broker URL"},
+		{"scheme", Endpoint{URL: "http://user:s3cret@host/"}, "", "bad broker URL"},
+		{"port", Endpoint{URL: "amqp://user:s3cret@host:notaport/"}, "", "bad broker URL"},
+		{"ca without amqps", Endpoint{URL: "amqp://user:s3cret@host/", CAFile: notPEM}, "", "needs an amqps:// URL"},
+		{"missing ca", Endpoint{URL: "amqps://user:s3cret@host/", CAFile: filepath.Join(dir, "nope.pem")}, "", "read CA file"},
+		{"ca not pem", Endpoint{URL: "amqps://user:s3cret@host/", CAFile: notPEM}, "", "holds no PEM certificate"},
+		{"cert without key", Endpoint{URL: "amqps://user:s3cret@host/", CertFile: notPEM}, "", "both a cert file and a key file"},
+		{"env bad", Endpoint{}, "ftp://user:s3cret@host", "bad broker URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvURL, tt.env)
+			_, err := tt.ep.resolve()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+	t.Run("env ok", func(t *testing.T) {
+		t.Setenv(EnvURL, "amqp://user:s3cret@host:1234/vh")
+		ep, err := Endpoint{}.resolve()
+		require.NoError(t, err)
+		assert.Equal(t, "amqp://user:xxxxx@host:1234/vh", ep.redacted)
+		assert.Equal(t, "s3cret", ep.secret)
+	})
+	t.Run("amqps ok", func(t *testing.T) {
+		ep, err := Endpoint{URL: "amqps://user:pw@broker.example:5671/"}.resolve()
+		require.NoError(t, err)
+		require.NotNil(t, ep.config.TLSClientConfig)
+		assert.Equal(t, "broker.example", ep.config.TLSClientConfig.ServerName)
+	})
+}
+
+func TestSanitizeKeyAndRoutingKey(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"cam0", "cam0"},
+		{"rtsp://10.0.0.5/live", "rtsp_10_0_0_5_live"},
+		{"/work/media/video/two people.mp4", "work_media_video_two_people_mp4"},
+		{"a.*#b", "a_b"},
+		{"", "unnamed"},
+		{"///", "unnamed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, SanitizeKey(tt.name))
+		})
+	}
+	assert.Equal(t, "faces.cam_1.3", RoutingKey("faces.{source}.{source_id}", "cam 1", 3))
+	long := SanitizeKey("x" + strings.Repeat("ab", 80) + "end")
+	assert.Len(t, long, 100)
+	assert.True(t, len(long) > 3 && long[len(long)-3:] == "end", "keeps the end of a long name")
+}
+
+func TestCheckTemplate(t *testing.T) {
+	for _, tt := range []struct {
+		tmpl string
+		ok   bool
+	}{{"faces.{source}", true}, {"faces.{source_id}.x", true}, {"faces.{camera}", false}, {"{", false}} {
+		t.Run(tt.tmpl, func(t *testing.T) {
+			_, err := NewSink(&Publisher{}, SinkOptions{RoutingKey: tt.tmpl})
+			if tt.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+	_, err := NewSink(nil, SinkOptions{})
+	assert.Error(t, err)
+}

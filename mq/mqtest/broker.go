@@ -1,0 +1,295 @@
+// Package mqtest starts a throwaway RabbitMQ broker for tests: Debian's
+// rabbitmq-server with its own data directory, node name, ports and Erlang
+// cookie, listening on 127.0.0.1 only. It can stop and start that same node
+// in the middle of a test (same data, same port), and close every client
+// connection, to test recovery.
+//
+// When CONVEYOR_TEST_AMQP_URL is set, Start uses that broker instead and
+// starts nothing; Stop, Restart and CloseAllConnections then return
+// ErrNotManaged.
+//
+// A Broker is used from one goroutine (the test's). Close stops the node and
+// removes its directory; the caller calls it once, at the end.
+package mqtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// EnvURL names the variable that points the tests at an existing broker.
+const EnvURL = "CONVEYOR_TEST_AMQP_URL"
+
+// ErrNotManaged is returned by the node controls when the broker was not
+// started by this package.
+var ErrNotManaged = errors.New("mqtest: broker not started by the test (" + EnvURL + " is set)")
+
+// Where Debian's rabbitmq-server package puts the scripts that run as the
+// calling user (the /usr/sbin ones switch to the rabbitmq user).
+const (
+	DefaultServer = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+	DefaultCtl    = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+)
+
+// Options configure Start. The zero value is fine.
+type Options struct {
+	// MaxMessageSize is the broker's max_message_size in bytes; 0 leaves
+	// RabbitMQ's default.
+	MaxMessageSize int
+	// StartTimeout bounds the wait for the broker to accept AMQP
+	// connections; 0 means 90 s.
+	StartTimeout time.Duration
+	// Server and Ctl are the scripts; "" means DefaultServer and DefaultCtl.
+	Server, Ctl string
+}
+
+// Broker is a running broker.
+type Broker struct {
+	url      string
+	managed  bool
+	opts     Options
+	dir      string
+	node     string
+	port     int
+	env      []string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	log      *bytes.Buffer
+	lastWait error
+}
+
+// Start starts a broker, or uses the one CONVEYOR_TEST_AMQP_URL names, and
+// waits until it accepts AMQP connections.
+func Start(opts Options) (*Broker, error) {
+	if u := os.Getenv(EnvURL); u != "" {
+		return &Broker{url: u}, nil
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 90 * time.Second
+	}
+	if opts.Server == "" {
+		opts.Server = DefaultServer
+	}
+	if opts.Ctl == "" {
+		opts.Ctl = DefaultCtl
+	}
+	if _, err := os.Stat(opts.Server); err != nil {
+		return nil, fmt.Errorf("mqtest: rabbitmq-server not found (apt-get install rabbitmq-server, or set %s): %w", EnvURL, err)
+	}
+	dir, err := os.MkdirTemp("", "conveyor-rabbitmq-")
+	if err != nil {
+		return nil, fmt.Errorf("mqtest: %w", err)
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	b := &Broker{
+		managed: true,
+		opts:    opts,
+		dir:     dir,
+		node:    fmt.Sprintf("conveyor-test-%d-%d@localhost", os.Getpid(), ports[0]),
+		port:    ports[0],
+		url:     fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", ports[0]),
+	}
+	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", b.port)
+	if opts.MaxMessageSize > 0 {
+		conf += fmt.Sprintf("max_message_size = %d\n", opts.MaxMessageSize)
+	}
+	files := map[string]string{
+		"rabbitmq.conf":     conf,
+		"enabled_plugins":   "[].\n",
+		"rabbitmq-env.conf": "",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("mqtest: %w", err)
+		}
+	}
+	b.env = append(os.Environ(),
+		"HOME="+dir, // the Erlang cookie lives here, shared by server and rabbitmqctl
+		"RABBITMQ_NODENAME="+b.node,
+		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
+		"RABBITMQ_NODE_PORT="+strconv.Itoa(b.port),
+		"RABBITMQ_DIST_PORT="+strconv.Itoa(ports[1]),
+		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
+		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
+		"RABBITMQ_PID_FILE="+filepath.Join(dir, "rabbitmq.pid"),
+		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq.conf"),
+		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
+		"RABBITMQ_CONF_ENV_FILE="+filepath.Join(dir, "rabbitmq-env.conf"),
+		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}",
+		"ERL_EPMD_ADDRESS=127.0.0.1",
+	)
+	if err := b.Restart(); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// URL is the broker's AMQP URL (guest:guest on vhost "/" when managed).
+func (b *Broker) URL() string { return b.url }
+
+// Managed reports whether this package started the broker (and so can stop,
+// restart and disconnect it).
+func (b *Broker) Managed() bool { return b.managed }
+
+// Port is the AMQP port (0 when not managed).
+func (b *Broker) Port() int { return b.port }
+
+// Restart starts the node (again, after Stop), on the same data directory
+// and port, and waits until it accepts AMQP connections.
+func (b *Broker) Restart() error {
+	if !b.managed {
+		return ErrNotManaged
+	}
+	if b.cmd != nil {
+		return errors.New("mqtest: broker already running")
+	}
+	cmd := exec.Command(b.opts.Server)
+	cmd.Env = b.env
+	cmd.Dir = b.dir
+	b.log = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = b.log, b.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("mqtest: start %s: %w", b.opts.Server, err)
+	}
+	b.cmd = cmd
+	b.exited = make(chan struct{})
+	go func(exited chan struct{}) {
+		b.lastWait = cmd.Wait()
+		close(exited)
+	}(b.exited)
+	deadline := time.Now().Add(b.opts.StartTimeout)
+	for {
+		conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		if err == nil {
+			_ = conn.Close()
+			return nil
+		}
+		select {
+		case <-b.exited:
+			b.cmd = nil
+			return fmt.Errorf("mqtest: rabbitmq-server exited during start (%v): %s", b.lastWait, tail(b.log.String()))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = b.Stop()
+			return fmt.Errorf("mqtest: broker did not accept connections within %s: %v", b.opts.StartTimeout, err)
+		}
+	}
+}
+
+// Stop stops the node (rabbitmqctl stop; a signal if that fails) and waits
+// for it to exit, at most 60 s. The data directory stays for Restart.
+func (b *Broker) Stop() error {
+	if !b.managed {
+		return ErrNotManaged
+	}
+	if b.cmd == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, ctlErr := b.Ctl(ctx, "stop")
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	if ctlErr != nil {
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGTERM)
+	}
+	select {
+	case <-b.exited:
+	case <-t.C:
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-b.exited:
+		case <-time.After(30 * time.Second):
+			return errors.New("mqtest: broker did not exit after SIGKILL")
+		}
+	}
+	// Erlang helpers (erl_child_setup, inet_gethost) are in the group.
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	b.cmd = nil
+	return nil
+}
+
+// CloseAllConnections makes the broker close every client connection (the
+// broker stays up).
+func (b *Broker) CloseAllConnections() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := b.Ctl(ctx, "close_all_connections", "closed by test")
+	return err
+}
+
+// Ctl runs rabbitmqctl against the node and returns its output.
+func (b *Broker) Ctl(ctx context.Context, args ...string) (string, error) {
+	if !b.managed {
+		return "", ErrNotManaged
+	}
+	cmd := exec.CommandContext(ctx, b.opts.Ctl, append([]string{"-n", b.node}, args...)...)
+	cmd.Env = b.env
+	cmd.Dir = b.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("mqtest: rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, tail(string(out)))
+	}
+	return string(out), nil
+}
+
+// Close stops the node and removes its directory. Safe to call twice.
+func (b *Broker) Close() error {
+	if !b.managed {
+		return nil
+	}
+	err := b.Stop()
+	if b.dir != "" {
+		if rerr := os.RemoveAll(b.dir); rerr != nil && err == nil {
+			err = rerr
+		}
+		b.dir = ""
+	}
+	return err
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("mqtest: find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		s = "…" + s[len(s)-2000:]
+	}
+	return strings.TrimSpace(s)
+}
