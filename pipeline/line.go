@@ -58,7 +58,8 @@ type stageNode struct {
 	opts    LinkOptions
 	metrics *StageMetrics
 	in, out []ProbeFunc
-	input   *link // set in Run
+	input   *link         // set in Run
+	batch   *BatchOptions // nil unless added with AddBatchStage
 }
 
 // New makes an empty line.
@@ -135,8 +136,10 @@ func (l *Line) sinkNode() *stageNode {
 //
 // Cancelling ctx is a graceful stop (SIGINT): the sources stop reading, the
 // frames already in the line go on to the sinks, and the sinks are
-// finalized; the result is nil. A fatal error from any source, stage or sink
-// aborts the line at once and is returned. Either way, every source,
+// finalized; the result is nil. A source that fails ends on its own: the
+// other sources carry on, and its error is returned when the line is done.
+// A fatal error from a stage or sink aborts the line at once and is
+// returned. Either way, every source,
 // processor and sink is closed before Run returns, and every frame still in
 // the line is released.
 func (l *Line) Run(ctx context.Context) error {
@@ -236,13 +239,21 @@ func (l *Line) Run(ctx context.Context) error {
 	}
 	l.sink.workers = []Processor{sinkWriter{sinks: l.sinks, latency: l.latency}}
 
+	// A source that fails ends alone: the other sources go on, the frames it
+	// sent drain to the sinks, and Run returns its error at the end.
+	var (
+		srcMu   sync.Mutex
+		srcErrs []error
+	)
 	for _, s := range l.sources {
 		wg.Add(1)
 		go func(s *sourceNode) {
 			defer wg.Done()
 			defer close(s.link.ch)
 			if err := s.run(ctx, abort); err != nil {
-				fail(err)
+				srcMu.Lock()
+				srcErrs = append(srcErrs, err)
+				srcMu.Unlock()
 			}
 		}(s)
 	}
@@ -271,10 +282,7 @@ func (l *Line) Run(ctx context.Context) error {
 	l.ended = clock()
 	l.mu.Unlock()
 	closeErr := l.closeAll()
-	if fatal != nil {
-		return errors.Join(fatal, closeErr)
-	}
-	return closeErr
+	return errors.Join(append([]error{fatal}, append(srcErrs, closeErr)...)...)
 }
 
 // Close releases everything added to a line that will not be run (a build
@@ -390,6 +398,9 @@ func (n *stageNode) process(ctx context.Context, p Processor, f *Frame) (*Frame,
 }
 
 func (n *stageNode) run(ctx context.Context, out *link) error {
+	if n.batch != nil {
+		return n.runBatches(ctx, out)
+	}
 	if len(n.workers) == 1 {
 		return n.runSerial(ctx, out)
 	}

@@ -387,3 +387,20 @@ func TestParsePolicy(t *testing.T) {
 	_, err := ParsePolicy("sometimes")
 	require.ErrorContains(t, err, "sometimes")
 }
+
+func TestAFailingSourceDoesNotStopTheOthers(t *testing.T) {
+	var released atomic.Int64
+	good := &countSource{n: 100, pace: 100 * time.Microsecond, released: &released}
+	bad := &countSource{n: 100, failAt: 10, released: &released}
+	sink := &collectSink{}
+	l := New()
+	l.AddSource(good, LinkOptions{})
+	l.AddSource(bad, LinkOptions{})
+	l.AddSink(sink)
+	err := runWithDeadline(t, l, context.Background())
+	require.ErrorContains(t, err, "device lost")
+	assert.Equal(t, seq(100), sink.numbers(0), "the healthy source ran to its end")
+	assert.Equal(t, seq(10), sink.numbers(1), "what the failed source sent before failing came out")
+	assert.EqualValues(t, 110, released.Load())
+	assert.EqualValues(t, 1, sink.closed.Load())
+}

@@ -27,6 +27,8 @@ type StageMetrics struct {
 	lat *hdrhistogram.Histogram // per-frame processing time, microseconds
 
 	queue func() int // current queue depth in front of the stage
+
+	batches *BatchSizes // batch stages only
 }
 
 // The latency histogram covers 1 µs to 10 min with 3 significant digits.
@@ -91,6 +93,9 @@ type StageStats struct {
 	P99  time.Duration `json:"p99_ns"`
 	Max  time.Duration `json:"max_ns"`
 	Mean time.Duration `json:"mean_ns"`
+	// BatchSizes counts batches by size (index = size) for a batch stage;
+	// nil for other stages.
+	BatchSizes []int64 `json:"batch_sizes,omitempty"`
 }
 
 // Snapshot copies the metrics.
@@ -106,6 +111,9 @@ func (m *StageMetrics) Snapshot() StageStats {
 		Busy:     time.Duration(m.busy.Load()),
 		Queue:    m.queue(),
 		MaxQueue: int(m.maxQ.Load()),
+	}
+	if m.batches != nil {
+		s.BatchSizes = m.batches.Snapshot()
 	}
 	m.mu.Lock()
 	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }

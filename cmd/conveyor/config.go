@@ -29,10 +29,12 @@ type Config struct {
 	NMS       float64  `yaml:"nms"`
 	Backend   string   `yaml:"backend"`
 
-	InferWorkers int    `yaml:"infer-workers"`
-	Threads      int    `yaml:"threads"`
-	Queue        int    `yaml:"queue"`
-	Policy       string `yaml:"policy"`
+	InferWorkers int           `yaml:"infer-workers"`
+	Batch        int           `yaml:"batch"`
+	BatchTimeout time.Duration `yaml:"batch-timeout"`
+	Threads      int           `yaml:"threads"`
+	Queue        int           `yaml:"queue"`
+	Policy       string        `yaml:"policy"`
 
 	Repeat    int           `yaml:"repeat"`
 	Realtime  bool          `yaml:"realtime"`
@@ -76,6 +78,8 @@ func defaultConfig() Config {
 		Backend:      "auto",
 		InputSize:    "default",
 		InferWorkers: 1,
+		Batch:        1,
+		BatchTimeout: 20 * time.Millisecond,
 		Policy:       "auto",
 		Repeat:       1,
 		Reconnect:    3,
@@ -105,6 +109,8 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "nms", Usage: "NMS IoU threshold (0 = the model's default)"},
 		&cli.StringFlag{Name: "backend", Usage: "inference backend: auto, opencv or tensorrt", Value: d.Backend},
 		&cli.IntFlag{Name: "infer-workers", Usage: "inference workers (each with its own network)", Value: d.InferWorkers},
+		&cli.IntFlag{Name: "batch", Usage: "frames per inference call, across sources (nvstreammux)", Value: d.Batch},
+		&cli.DurationFlag{Name: "batch-timeout", Usage: "longest wait for a batch to fill", Value: d.BatchTimeout},
 		&cli.IntFlag{Name: "threads", Usage: "OpenCV threads (0 = OpenCV's default: all cores)"},
 		&cli.IntFlag{Name: "queue", Usage: "frames each link holds (0 = 2)"},
 		&cli.StringFlag{Name: "policy", Usage: "when a stage is busy: auto (drop-oldest for live sources, block for files), block, drop-oldest", Value: d.Policy},
@@ -166,6 +172,8 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("nms", func() { cfg.NMS = c.Float64("nms") })
 	set("backend", func() { cfg.Backend = c.String("backend") })
 	set("infer-workers", func() { cfg.InferWorkers = c.Int("infer-workers") })
+	set("batch", func() { cfg.Batch = c.Int("batch") })
+	set("batch-timeout", func() { cfg.BatchTimeout = c.Duration("batch-timeout") })
 	set("threads", func() { cfg.Threads = c.Int("threads") })
 	set("queue", func() { cfg.Queue = c.Int("queue") })
 	set("policy", func() { cfg.Policy = c.String("policy") })
@@ -224,6 +232,12 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.InferWorkers < 1 || cfg.InferWorkers > 64 {
 		bad("infer-workers", "%d is out of range: want 1 to 64", cfg.InferWorkers)
+	}
+	if cfg.Batch < 1 || cfg.Batch > 256 {
+		bad("batch", "%d is out of range: want 1 to 256", cfg.Batch)
+	}
+	if cfg.BatchTimeout < 0 || cfg.BatchTimeout > 10*time.Second {
+		bad("batch-timeout", "%s is out of range: want 0 to 10s", cfg.BatchTimeout)
 	}
 	if cfg.Threads < 0 || cfg.Threads > 256 {
 		bad("threads", "%d is out of range: want 0 to 256", cfg.Threads)

@@ -196,21 +196,31 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		return nil, err
 	}
 	b.line.AddStage("preprocess", link, pre)
-	workers := make([]pipeline.Processor, 0, cfg.InferWorkers)
+	var engines []pipeline.Engine
 	for i := 0; i < cfg.InferWorkers; i++ {
 		e, err := newEngine()
-		if err == nil {
-			workers = append(workers, infer.NewInfer(e))
-		}
 		if err != nil {
-			for _, w := range workers {
-				_ = w.Close()
+			for _, e := range engines {
+				_ = e.Close()
 			}
 			b.abandon(opened)
 			return nil, err
 		}
+		engines = append(engines, e)
 	}
-	b.line.AddStage("infer", link, workers...)
+	if cfg.Batch > 1 {
+		workers := make([]pipeline.BatchProcessor, len(engines))
+		for i, e := range engines {
+			workers[i] = infer.NewBatchInfer(e)
+		}
+		b.line.AddBatchStage("infer", pipeline.BatchOptions{LinkOptions: link, Max: cfg.Batch, Timeout: cfg.BatchTimeout}, workers...)
+	} else {
+		workers := make([]pipeline.Processor, len(engines))
+		for i, e := range engines {
+			workers[i] = infer.NewInfer(e)
+		}
+		b.line.AddStage("infer", link, workers...)
+	}
 	dec, err := model.NewDecode()
 	if err != nil {
 		b.abandon(opened)

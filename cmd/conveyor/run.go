@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -147,6 +148,17 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 			s.Name, s.Workers, s.In, s.Out, s.Dropped, s.Skipped+s.Probed, ms(s.P50), ms(s.P99), 100*s.Utilization(st.Wall), s.MaxQueue)
 	}
 	tw.Flush()
+	for _, s := range st.Stages {
+		if len(s.BatchSizes) > 2 {
+			var parts []string
+			for size, n := range s.BatchSizes {
+				if n > 0 {
+					parts = append(parts, fmt.Sprintf("%d×%d", n, size))
+				}
+			}
+			fmt.Fprintf(w, "conveyor: %s batches (count×size): %s\n", s.Name, strings.Join(parts, " "))
+		}
+	}
 	if b.video != nil {
 		files := b.video.Files()
 		names := make([]string, 0, len(files))

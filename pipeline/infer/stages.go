@@ -141,6 +141,13 @@ func (s *Infer) Process(ctx context.Context, f *pipeline.Frame) error {
 	if err != nil {
 		return fmt.Errorf("infer: %w", err)
 	}
+	s.keep(f, outs)
+	return nil
+}
+
+// keep copies outs into a pooled buffer that f owns until it is released,
+// and sets f.Outputs to it.
+func (s *Infer) keep(f *pipeline.Frame, outs []pipeline.Tensor) {
 	b := s.pool.Get().(*outBuf)
 	n, ns := 0, 0
 	for _, t := range outs {
@@ -173,7 +180,6 @@ func (s *Infer) Process(ctx context.Context, f *pipeline.Frame) error {
 		}
 		pool.Put(b)
 	})
-	return nil
 }
 
 // Close closes the engine. It is idempotent.

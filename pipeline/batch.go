@@ -1,0 +1,294 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// BatchProcessor works on several frames at once: DeepStream's nvinfer
+// after nvstreammux, one inference call for frames from many sources.
+// ProcessBatch may change every frame. Returning an error wrapping
+// ErrSkipFrame drops the whole batch (counted per frame); any other error
+// stops the line. As with Processor, each value is used by one goroutine.
+type BatchProcessor interface {
+	ProcessBatch(ctx context.Context, frames []*Frame) error
+	Close() error
+}
+
+// BatchOptions configure a batching stage.
+type BatchOptions struct {
+	LinkOptions
+	// Max is the largest batch (>= 1).
+	Max int
+	// Timeout is how long a batch waits for more frames after its first one
+	// arrived; a batch leaves when it is full or when Timeout has passed,
+	// whichever comes first, so a slow or dead source never holds back the
+	// others. 0 means no waiting: a batch is whatever is queued.
+	Timeout time.Duration
+}
+
+// AddBatchStage adds a stage whose workers take batches. Frames leave the
+// stage one by one, in the order they entered it.
+func (l *Line) AddBatchStage(name string, opts BatchOptions, workers ...BatchProcessor) {
+	if len(workers) == 0 {
+		panic("pipeline: AddBatchStage " + name + " needs at least one worker")
+	}
+	if opts.Max < 1 {
+		opts.Max = 1
+	}
+	procs := make([]Processor, len(workers))
+	for i, w := range workers {
+		procs[i] = batchWorker{w}
+	}
+	n := &stageNode{name: name, workers: procs, opts: opts.LinkOptions, metrics: newStageMetrics(name, len(workers)), batch: &opts}
+	n.metrics.batches = newBatchSizes(opts.Max)
+	l.stages = append(l.stages, n)
+}
+
+// batchWorker lets a BatchProcessor sit in a stage's worker list (Close is
+// what the line needs from it).
+type batchWorker struct{ BatchProcessor }
+
+func (batchWorker) Process(context.Context, *Frame) error {
+	return errors.New("pipeline: a batch worker was given a single frame")
+}
+
+// BatchSizes counts how many batches of each size a stage ran.
+type BatchSizes struct {
+	counts []atomic.Int64 // index = size
+}
+
+func newBatchSizes(max int) *BatchSizes { return &BatchSizes{counts: make([]atomic.Int64, max+1)} }
+
+func (b *BatchSizes) add(n int) {
+	if n < len(b.counts) {
+		b.counts[n].Add(1)
+	}
+}
+
+// Snapshot returns counts by batch size (index 0 is unused).
+func (b *BatchSizes) Snapshot() []int64 {
+	out := make([]int64, len(b.counts))
+	for i := range b.counts {
+		out[i] = b.counts[i].Load()
+	}
+	return out
+}
+
+// collectBatch waits for a first frame, then gathers more until the batch
+// is full, the timeout passes, or the link closes. An empty batch means the
+// link is closed (or ctx ended).
+func (n *stageNode) collectBatch(ctx context.Context, buf []*Frame, timer *time.Timer) []*Frame {
+	buf = buf[:0]
+	f, ok := n.input.recv(ctx)
+	if !ok {
+		return buf
+	}
+	buf = append(buf, f)
+	if n.batch.Timeout > 0 {
+		timer.Reset(n.batch.Timeout)
+		defer func() {
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}()
+	}
+	for len(buf) < n.batch.Max {
+		if n.batch.Timeout <= 0 {
+			select {
+			case f, ok := <-n.input.ch:
+				if !ok {
+					return buf
+				}
+				buf = append(buf, f)
+				continue
+			default:
+				return buf
+			}
+		}
+		select {
+		case f, ok := <-n.input.ch:
+			if !ok {
+				return buf
+			}
+			buf = append(buf, f)
+		case <-timer.C:
+			return buf
+		case <-ctx.Done():
+			return buf
+		}
+	}
+	return buf
+}
+
+// runBatches is runParallel for batches: a dispatcher forms batches and
+// numbers them, workers process them, a collector emits their frames in
+// order.
+func (n *stageNode) runBatches(ctx context.Context, out *link) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		frames []*Frame
+		slot   int
+	}
+	workers := len(n.workers)
+	ahead := 2 * workers
+	slots := make([]chan []*Frame, ahead+2)
+	bufs := make([][]*Frame, len(slots)) // batch buffers, reused with their slot
+	for i := range slots {
+		slots[i] = make(chan []*Frame, 1)
+		bufs[i] = make([]*Frame, 0, n.batch.Max)
+	}
+	jobs := make(chan job, workers)
+	order := make(chan int, ahead)
+	errc := make(chan error, workers+1)
+	var wg sync.WaitGroup
+	releaseAll := func(fs []*Frame) {
+		for _, f := range fs {
+			f.Release()
+		}
+	}
+
+	wg.Add(1)
+	go func() { // dispatcher
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		next := 0
+		for {
+			batch := n.collectBatch(ctx, bufs[next], timer)
+			if len(batch) == 0 {
+				return
+			}
+			n.metrics.in.Add(int64(len(batch)))
+			n.metrics.sampleQueue()
+			n.metrics.batches.add(len(batch))
+			select {
+			case order <- next:
+			case <-ctx.Done():
+				releaseAll(batch)
+				return
+			}
+			select {
+			case jobs <- job{batch, next}:
+			case <-ctx.Done():
+				releaseAll(batch)
+				return
+			}
+			next = (next + 1) % len(slots)
+		}
+	}()
+	for _, p := range n.workers {
+		wg.Add(1)
+		go func(p BatchProcessor) {
+			defer wg.Done()
+			for j := range jobs {
+				kept, err := n.processBatch(ctx, p, j.frames)
+				if err != nil {
+					errc <- err
+					return
+				}
+				select {
+				case slots[j.slot] <- kept:
+				case <-ctx.Done():
+					releaseAll(kept)
+				}
+			}
+		}(p.(batchWorker).BatchProcessor)
+	}
+	var result error
+collect:
+	for slot := range order {
+		var frames []*Frame
+		select {
+		case frames = <-slots[slot]:
+		case <-ctx.Done():
+			break collect
+		case result = <-errc:
+			break collect
+		}
+		for i, f := range frames {
+			if n.emit(ctx, out, f) != nil {
+				releaseAll(frames[i+1:])
+				break collect
+			}
+		}
+	}
+	if result != nil {
+		cancel()
+	}
+	go func() {
+		for range order {
+		}
+	}()
+	wg.Wait()
+	for j := range jobs {
+		releaseAll(j.frames)
+	}
+	for _, s := range slots {
+		select {
+		case fs := <-s:
+			releaseAll(fs)
+		default:
+		}
+	}
+	if result == nil {
+		select {
+		case result = <-errc:
+		default:
+		}
+	}
+	return result
+}
+
+// processBatch runs probes and the worker on one batch; it returns the
+// frames to pass on (the batch slice, compacted in place).
+func (n *stageNode) processBatch(ctx context.Context, p BatchProcessor, batch []*Frame) ([]*Frame, error) {
+	kept := batch[:0]
+	for _, f := range batch {
+		if runProbes(n.in, f) {
+			kept = append(kept, f)
+		} else {
+			n.metrics.probed.Add(1)
+			f.Release()
+		}
+	}
+	if len(kept) == 0 {
+		return kept, nil
+	}
+	t0 := clock()
+	err := p.ProcessBatch(ctx, kept)
+	n.metrics.observe(clock().Sub(t0))
+	if err != nil {
+		for _, f := range kept {
+			f.Release()
+		}
+		if errors.Is(err, ErrSkipFrame) {
+			n.metrics.skipped.Add(int64(len(kept)))
+			return kept[:0], nil
+		}
+		if ctx.Err() != nil {
+			return kept[:0], nil
+		}
+		return nil, fmt.Errorf("%s: %w", n.name, err)
+	}
+	out := kept[:0]
+	for _, f := range kept {
+		if runProbes(n.out, f) {
+			out = append(out, f)
+		} else {
+			n.metrics.probed.Add(1)
+			f.Release()
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,120 @@
+package infer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// BatchInfer is the inference stage for batches (pipeline.AddBatchStage):
+// frames from several sources, DeepStream's nvstreammux + nvinfer. When the
+// engine takes a batch (its input's first dimension is dynamic or larger than
+// 1, as a TensorRT engine built with --batch 1:4:8), frames whose inputs have
+// the same shape are stacked into one call; otherwise (OpenCV DNN) each
+// frame is run in turn, which costs nothing extra on a CPU.
+//
+// BatchInfer owns its engine: Close closes it.
+type BatchInfer struct {
+	single *Infer
+	max    int // largest batch the engine takes; 1 = none
+	stack  []float32
+	group  []*pipeline.Frame
+	shape  []int
+}
+
+var _ pipeline.BatchProcessor = (*BatchInfer)(nil)
+
+// NewBatchInfer makes a batch inference stage over e, which it takes over.
+func NewBatchInfer(e pipeline.Engine) *BatchInfer {
+	b := &BatchInfer{single: NewInfer(e), max: 1}
+	if in := e.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 {
+		switch n := in[0].Shape[0]; {
+		case n < 0:
+			b.max = 1 << 30
+		case n > 1:
+			b.max = n
+		}
+	}
+	return b
+}
+
+// ProcessBatch sets f.Outputs on every frame.
+func (b *BatchInfer) ProcessBatch(ctx context.Context, fs []*pipeline.Frame) error {
+	if b.max == 1 {
+		for _, f := range fs {
+			if err := b.single.Process(ctx, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Group consecutive frames of equal input shape, up to the engine's max.
+	for start := 0; start < len(fs); {
+		end := start + 1
+		for end < len(fs) && end-start < b.max && sameShape(fs[end].Input.Shape, fs[start].Input.Shape) {
+			end++
+		}
+		if err := b.run(ctx, fs[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// run stacks the inputs of fs (all of one shape, batch 1 each) into one
+// tensor, runs the engine once, and gives each frame its slice of the
+// outputs.
+func (b *BatchInfer) run(ctx context.Context, fs []*pipeline.Frame) error {
+	if len(fs) == 1 {
+		return b.single.Process(ctx, fs[0])
+	}
+	per := len(fs[0].Input.Data)
+	if cap(b.stack) < per*len(fs) {
+		b.stack = make([]float32, per*len(fs))
+	}
+	b.stack = b.stack[:per*len(fs)]
+	for i, f := range fs {
+		if f.Input.Data == nil || len(f.Input.Shape) != 4 || f.Input.Shape[0] != 1 {
+			return fmt.Errorf("infer: frame %d: batch input must be 1xCxHxW, is %v", f.Number, f.Input.Shape)
+		}
+		copy(b.stack[i*per:], f.Input.Data)
+	}
+	b.shape = append(b.shape[:0], fs[0].Input.Shape...)
+	b.shape[0] = len(fs)
+	outs, err := b.single.engine.Infer(ctx, pipeline.Tensor{Name: fs[0].Input.Name, Shape: b.shape, Data: b.stack})
+	if err != nil {
+		return fmt.Errorf("infer: batch of %d: %w", len(fs), err)
+	}
+	for _, t := range outs {
+		if len(t.Shape) == 0 || t.Shape[0] != len(fs) || len(t.Data)%len(fs) != 0 {
+			return fmt.Errorf("infer: output %s has shape %v for a batch of %d: the model has no batch dimension on its outputs", t.Name, t.Shape, len(fs))
+		}
+	}
+	views := make([]pipeline.Tensor, len(outs))
+	for i, f := range fs {
+		for j, t := range outs {
+			n := len(t.Data) / len(fs)
+			shape := append([]int{1}, t.Shape[1:]...)
+			views[j] = pipeline.Tensor{Name: t.Name, Shape: shape, Data: t.Data[i*n : (i+1)*n]}
+		}
+		b.single.keep(f, views)
+	}
+	return nil
+}
+
+// Close closes the engine.
+func (b *BatchInfer) Close() error { return b.single.Close() }

@@ -1,0 +1,114 @@
+package infer
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// batchedOpenCV presents the real OpenCV engine as one that takes a batch,
+// as a TensorRT engine built with a dynamic batch does (TensorRT cannot run
+// here): it runs the images one by one and stacks the outputs along a new
+// first dimension.
+type batchedOpenCV struct {
+	*OpenCV
+	calls int
+	out   []pipeline.Tensor
+}
+
+func (b *batchedOpenCV) Inputs() []pipeline.TensorInfo {
+	in := b.OpenCV.Inputs()
+	s := append([]int{-1}, in[0].Shape[1:]...)
+	return []pipeline.TensorInfo{{Name: in[0].Name, Shape: s}}
+}
+
+func (b *batchedOpenCV) Infer(ctx context.Context, in pipeline.Tensor) ([]pipeline.Tensor, error) {
+	b.calls++
+	n := in.Shape[0]
+	per := len(in.Data) / n
+	b.out = b.out[:0]
+	for i := 0; i < n; i++ {
+		one := pipeline.Tensor{Name: in.Name, Shape: append([]int{1}, in.Shape[1:]...), Data: in.Data[i*per : (i+1)*per]}
+		outs, err := b.OpenCV.Infer(ctx, one)
+		if err != nil {
+			return nil, err
+		}
+		for j, t := range outs {
+			if i == 0 {
+				b.out = append(b.out, pipeline.Tensor{Name: t.Name, Shape: append([]int{n}, t.Shape...)})
+			}
+			b.out[j].Data = append(b.out[j].Data, t.Data...)
+		}
+	}
+	return b.out, nil
+}
+
+func TestBatchInferStacksAndSplits(t *testing.T) {
+	m, err := Open(Options{Input: models.InputSize{W: 320, H: 240}})
+	require.NoError(t, err)
+	eng, err := m.NewEngine()
+	require.NoError(t, err)
+	batched := &batchedOpenCV{OpenCV: eng}
+	bi := NewBatchInfer(batched)
+	defer bi.Close()
+	pre, err := m.NewPreprocess()
+	require.NoError(t, err)
+	defer pre.Close()
+	dec, err := m.NewDecode()
+	require.NoError(t, err)
+	det := newDetector(t, Options{Input: models.InputSize{W: 320, H: 240}})
+
+	images := []string{"media/images/gocv_face.jpg", "media/eval/dlib_faces/2007_007763.jpg", "media/images/gocv_face.jpg"}
+	var frames []*pipeline.Frame
+	for _, p := range images {
+		f := &pipeline.Frame{Image: readImage(t, p)}
+		require.NoError(t, pre.Process(context.Background(), f))
+		frames = append(frames, f)
+	}
+	defer func() {
+		for _, f := range frames {
+			f.Release()
+		}
+	}()
+	require.NoError(t, bi.ProcessBatch(context.Background(), frames))
+	assert.Equal(t, 1, batched.calls, "one engine call for the batch")
+	for i, f := range frames {
+		require.NoError(t, dec.Process(context.Background(), f))
+		want, err := det.Detect(context.Background(), f.Image)
+		require.NoError(t, err)
+		require.Len(t, f.Objects, len(want), images[i])
+		for k := range want {
+			assert.InDelta(t, want[k].Box.X, f.Objects[k].Box.X, 0.01)
+			assert.InDelta(t, want[k].Score, f.Objects[k].Score, 1e-5)
+		}
+		assert.NotEmpty(t, f.Objects, images[i])
+	}
+}
+
+func TestBatchInferWithoutBatchRunsFrameByFrame(t *testing.T) {
+	m, err := Open(Options{})
+	require.NoError(t, err)
+	eng, err := m.NewEngine()
+	require.NoError(t, err)
+	bi := NewBatchInfer(eng)
+	defer bi.Close()
+	pre, err := m.NewPreprocess()
+	require.NoError(t, err)
+	defer pre.Close()
+	var frames []*pipeline.Frame
+	for i := 0; i < 2; i++ {
+		f := &pipeline.Frame{Image: readImage(t, "media/images/gocv_face.jpg")}
+		require.NoError(t, pre.Process(context.Background(), f))
+		frames = append(frames, f)
+	}
+	require.NoError(t, bi.ProcessBatch(context.Background(), frames))
+	for _, f := range frames {
+		assert.Len(t, f.Outputs, 3)
+		f.Release()
+	}
+}
