@@ -95,7 +95,7 @@ func (d *decodeBase) finish(g pipeline.Geometry, landmarks int) []pipeline.Objec
 		x2, y2 := g.ToFrame(c.x2, c.y2)
 		x1, x2 = clamp(x1, 0, fw), clamp(x2, 0, fw)
 		y1, y2 = clamp(y1, 0, fh), clamp(y2, 0, fh)
-		if !(x2 > x1 && y2 > y1) {
+		if !(x2 > x1 && y2 > y1) || x2-x1 < d.opts.MinSize || y2-y1 < d.opts.MinSize {
 			continue
 		}
 		o := pipeline.Object{

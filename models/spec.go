@@ -115,6 +115,9 @@ type DecoderOptions struct {
 	NMSThreshold float32
 	// MaxObjects caps the objects per frame after NMS (0: 5000).
 	MaxObjects int
+	// MinSize drops objects whose box, in frame pixels, is narrower or
+	// shorter than this (DeepStream's detected-min-w/h); 0 keeps all.
+	MinSize float32
 }
 
 // NewDecoder makes a decoder for s. It fails on thresholds outside (0, 1].
@@ -136,6 +139,9 @@ func (s Spec) NewDecoder(o DecoderOptions) (Decoder, error) {
 	}
 	if !(o.NMSThreshold > 0 && o.NMSThreshold <= 1) {
 		return nil, fmt.Errorf("models: nms threshold %v is not in (0, 1]", o.NMSThreshold)
+	}
+	if o.MinSize < 0 {
+		return nil, fmt.Errorf("models: min size %v is negative", o.MinSize)
 	}
 	if o.MaxObjects < 0 {
 		return nil, fmt.Errorf("models: max objects %d is negative", o.MaxObjects)

@@ -27,6 +27,7 @@ type Config struct {
 	InputSize string   `yaml:"input-size"`
 	Score     float64  `yaml:"score"`
 	NMS       float64  `yaml:"nms"`
+	MinSize   float64  `yaml:"min-size"`
 	Backend   string   `yaml:"backend"`
 
 	InferWorkers int           `yaml:"infer-workers"`
@@ -107,6 +108,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "input-size", Usage: `detector input: "default", "frame", N (longer side), or WxH`, Value: d.InputSize},
 		&cli.Float64Flag{Name: "score", Usage: "score threshold (0 = the model's default)"},
 		&cli.Float64Flag{Name: "nms", Usage: "NMS IoU threshold (0 = the model's default)"},
+		&cli.Float64Flag{Name: "min-size", Usage: "drop detections smaller than this many pixels (width or height)"},
 		&cli.StringFlag{Name: "backend", Usage: "inference backend: auto, opencv or tensorrt", Value: d.Backend},
 		&cli.IntFlag{Name: "infer-workers", Usage: "inference workers (each with its own network)", Value: d.InferWorkers},
 		&cli.IntFlag{Name: "batch", Usage: "frames per inference call, across sources (nvstreammux)", Value: d.Batch},
@@ -170,6 +172,7 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("input-size", func() { cfg.InputSize = c.String("input-size") })
 	set("score", func() { cfg.Score = c.Float64("score") })
 	set("nms", func() { cfg.NMS = c.Float64("nms") })
+	set("min-size", func() { cfg.MinSize = c.Float64("min-size") })
 	set("backend", func() { cfg.Backend = c.String("backend") })
 	set("infer-workers", func() { cfg.InferWorkers = c.Int("infer-workers") })
 	set("batch", func() { cfg.Batch = c.Int("batch") })
@@ -221,6 +224,9 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.Score < 0 || cfg.Score > 1 {
 		bad("score", "%g is out of range: want 0 to 1", cfg.Score)
+	}
+	if cfg.MinSize < 0 || cfg.MinSize > 10000 {
+		bad("min-size", "%g is out of range: want 0 to 10000", cfg.MinSize)
 	}
 	if cfg.NMS < 0 || cfg.NMS > 1 {
 		bad("nms", "%g is out of range: want 0 to 1", cfg.NMS)

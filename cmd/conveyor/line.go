@@ -54,6 +54,7 @@ func detectorOptions(cfg Config) (infer.Options, error) {
 		Decoder: models.DecoderOptions{
 			ScoreThreshold: float32(cfg.Score),
 			NMSThreshold:   float32(cfg.NMS),
+			MinSize:        float32(cfg.MinSize),
 		},
 	}, nil
 }

@@ -3,6 +3,7 @@ package infer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -216,20 +217,30 @@ func TestEval(t *testing.T) {
 	cases := []struct {
 		model, input string
 		p, r         float64
+		opts         models.DecoderOptions
 	}{
-		{yunet22, "frame", 18.0 / 19, 1.00},
-		{yunet22, "default", 18.0 / 19, 1.00},
-		{yunet23, "frame", 17.0 / 18, 17.0 / 18},
-		{yunet23, "default", 17.0 / 18, 17.0 / 18},
-		{ultra320, "default", 1.00, 1.00},
-		{ultra640, "default", 17.0 / 20, 17.0 / 18},
-		{ultraRaw, "default", 1.00, 1.00},
+		// With DeepStream's min-size filter at 20 px (the labelled faces are
+		// 37-109 px) the one tiny false positive goes, and 2022mar meets
+		// DATA.md's 0.98 / 1.00; at conveyor's default score (0.8) too.
+		{yunet22, "frame", 0.98, 1.00, models.DecoderOptions{ScoreThreshold: 0.6, MinSize: 20}},
+		{yunet22, "default", 0.98, 1.00, models.DecoderOptions{MinSize: 20}},
+		{yunet22, "frame", 18.0 / 19, 1.00, models.DecoderOptions{}},
+		{yunet22, "default", 18.0 / 19, 1.00, models.DecoderOptions{}},
+		{yunet23, "frame", 17.0 / 18, 17.0 / 18, models.DecoderOptions{}},
+		{yunet23, "default", 17.0 / 18, 17.0 / 18, models.DecoderOptions{}},
+		{ultra320, "default", 1.00, 1.00, models.DecoderOptions{}},
+		{ultra640, "default", 17.0 / 20, 17.0 / 18, models.DecoderOptions{}},
+		{ultraRaw, "default", 1.00, 1.00, models.DecoderOptions{}},
 	}
 	for _, c := range cases {
-		t.Run(filepath.Base(c.model)+"/"+c.input, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%s/min%g", filepath.Base(c.model), c.input, c.opts.MinSize), func(t *testing.T) {
 			sz, err := models.ParseInputSize(c.input)
 			require.NoError(t, err)
-			d := newDetector(t, Options{Model: asset(t, c.model), Input: sz, Decoder: models.DecoderOptions{ScoreThreshold: 0.6}})
+			opts := c.opts
+			if opts == (models.DecoderOptions{}) {
+				opts.ScoreThreshold = 0.6
+			}
+			d := newDetector(t, Options{Model: asset(t, c.model), Input: sz, Decoder: opts})
 			var total models.Counts
 			for _, im := range set {
 				img := gocv.IMRead(im.Path, gocv.IMReadColor)
