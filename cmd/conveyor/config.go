@@ -52,6 +52,7 @@ type Config struct {
 	Events    string `yaml:"events"`
 	SkipEmpty bool   `yaml:"events-skip-empty"`
 	Window    bool   `yaml:"window"`
+	Tile      bool   `yaml:"tile"`
 
 	Progress    string `yaml:"progress"`
 	SummaryJSON string `yaml:"summary-json"`
@@ -129,6 +130,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "events", Aliases: []string{"e"}, Usage: "JSON lines of events, one per frame (- for stdout)"},
 		&cli.BoolFlag{Name: "events-skip-empty", Usage: "leave frames without objects out of --events"},
 		&cli.BoolFlag{Name: "window", Usage: "show the frames in a window (q or Esc stops)"},
+		&cli.BoolFlag{Name: "tile", Usage: "show all sources in one grid (window and web page)"},
 		&cli.StringFlag{Name: "progress", Usage: "progress bar: auto (when stderr is a terminal), always, never", Value: d.Progress},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the run's summary as JSON to this file"},
 		&cli.StringFlag{Name: "amqp", Usage: "publish events to RabbitMQ: amqp[s]://user:pass@host:5672/vhost (or set CONVEYOR_AMQP_URL and pass --amqp env)"},
@@ -193,6 +195,7 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("events", func() { cfg.Events = c.String("events") })
 	set("events-skip-empty", func() { cfg.SkipEmpty = c.Bool("events-skip-empty") })
 	set("window", func() { cfg.Window = c.Bool("window") })
+	set("tile", func() { cfg.Tile = c.Bool("tile") })
 	set("progress", func() { cfg.Progress = c.String("progress") })
 	set("summary-json", func() { cfg.SummaryJSON = c.String("summary-json") })
 	set("amqp", func() { cfg.AMQP = c.String("amqp") })

@@ -163,7 +163,7 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		sinks = append(sinks, s)
 	}
 	if cfg.Window {
-		w, err := sink.NewWindow("conveyor", quit)
+		w, err := sink.NewWindow("conveyor", cfg.Tile, quit)
 		if err != nil {
 			opened.close()
 			return nil, err

@@ -126,7 +126,7 @@ func newProgress(cfg Config, b *built, w io.Writer) *progressbar.ProgressBar {
 		progressbar.OptionSetDescription("frames"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("fps"),
+		progressbar.OptionSetItsString("frame"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),

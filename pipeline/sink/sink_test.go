@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,7 +185,7 @@ func TestJSONL(t *testing.T) {
 func TestWindowNeedsADisplay(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
-	_, err := NewWindow("x", nil)
+	_, err := NewWindow("x", false, nil)
 	require.ErrorContains(t, err, "no display")
 }
 
@@ -206,7 +207,7 @@ func TestWindowShowsFramesUnderXvfb(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "Xvfb did not start")
 		time.Sleep(50 * time.Millisecond)
 	}
-	w, err := NewWindow("test", nil)
+	w, err := NewWindow("test", true, nil)
 	require.NoError(t, err)
 	for i := int64(0); i < 5; i++ {
 		f := frame(0, i, 64, 48)
@@ -217,4 +218,25 @@ func TestWindowShowsFramesUnderXvfb(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.NoError(t, w.Close())
 	assert.GreaterOrEqual(t, w.Shown(), 1)
+}
+
+func TestTilerPutsEverySourceInItsCell(t *testing.T) {
+	tl := NewTiler(80, 60)
+	defer tl.Close()
+	var grid gocv.Mat
+	for id := 0; id < 3; id++ {
+		f := frame(id, 0, 160+id*40, 120)
+		f.Image.SetTo(gocv.NewScalar(float64(50*(id+1)), 0, 0, 0))
+		grid = tl.Put(f)
+		f.Release()
+	}
+	require.Equal(t, 120, grid.Rows(), "3 sources: a 2×2 grid")
+	require.Equal(t, 160, grid.Cols())
+	// The centre of each cell holds that source's colour (blue channel).
+	for id, p := range []image.Point{{40, 30}, {120, 30}, {40, 90}} {
+		v := grid.GetVecbAt(p.Y, p.X)
+		assert.EqualValues(t, 50*(id+1), v[0], "source %d", id)
+	}
+	v := grid.GetVecbAt(90, 120)
+	assert.EqualValues(t, 0, v[0], "the empty cell stays black")
 }

@@ -19,6 +19,7 @@ import (
 // waits (a slow display skips pictures, it does not slow the line).
 type Window struct {
 	title  string
+	tile   bool
 	frames chan *pipeline.Frame
 	done   chan struct{}
 	onQuit func()
@@ -27,13 +28,15 @@ type Window struct {
 	mu     sync.Mutex
 }
 
-// NewWindow opens the display. onQuit, if not nil, is called when the user
-// presses q or Esc in a window (cmd uses it to stop the line).
-func NewWindow(title string, onQuit func()) (*Window, error) {
+// NewWindow opens the display. With tile set, all sources share one window
+// in a grid; otherwise each source has its own. onQuit, if not nil, is
+// called when the user presses q or Esc in a window (cmd uses it to stop the
+// line).
+func NewWindow(title string, tile bool, onQuit func()) (*Window, error) {
 	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return nil, errors.New("window: no display (DISPLAY is not set): drop --window, or use --http for a live view")
 	}
-	w := &Window{title: title, frames: make(chan *pipeline.Frame, 1), done: make(chan struct{}), onQuit: onQuit}
+	w := &Window{title: title, tile: tile, frames: make(chan *pipeline.Frame, 1), done: make(chan struct{}), onQuit: onQuit}
 	go w.loop()
 	return w, nil
 }
@@ -43,18 +46,25 @@ func (w *Window) loop() {
 	defer runtime.UnlockOSThread()
 	defer close(w.done)
 	windows := map[int]*gocv.Window{}
+	grid := NewTiler(TileW, TileH)
+	defer grid.Close()
 	defer func() {
 		for _, win := range windows {
 			win.Close()
 		}
 	}()
 	for f := range w.frames {
-		win := windows[f.SourceID]
-		if win == nil {
-			win = gocv.NewWindow(fmt.Sprintf("%s [%d] %s", w.title, f.SourceID, f.SourceName))
-			windows[f.SourceID] = win
+		id, name, img := f.SourceID, f.SourceName, f.Image
+		if w.tile {
+			id, name = -1, "all sources"
+			img = grid.Put(f)
 		}
-		win.IMShow(f.Image)
+		win := windows[id]
+		if win == nil {
+			win = gocv.NewWindow(fmt.Sprintf("%s [%d] %s", w.title, id, name))
+			windows[id] = win
+		}
+		win.IMShow(img)
 		f.Release()
 		w.mu.Lock()
 		w.shown++
