@@ -44,7 +44,7 @@ func (l *Line) AddBatchStage(name string, opts BatchOptions, workers ...BatchPro
 	for i, w := range workers {
 		procs[i] = batchWorker{w}
 	}
-	n := &stageNode{name: name, workers: procs, opts: opts.LinkOptions, metrics: newStageMetrics(name, len(workers)), batch: &opts}
+	n := &stageNode{name: name, workers: procs, opts: opts.LinkOptions, metrics: newStageMetrics(name, "stage", len(workers)), batch: &opts}
 	n.metrics.batches = newBatchSizes(opts.Max)
 	l.stages = append(l.stages, n)
 }

@@ -64,7 +64,7 @@ type stageNode struct {
 
 // New makes an empty line.
 func New() *Line {
-	return &Line{latency: NewLatencyRecorder()}
+	return &Line{latency: NewLatencyRecorder(), sink: &stageNode{name: "sink", metrics: newStageMetrics("sink", "sink", 1)}}
 }
 
 // AddSource adds a source. Its frames get SourceID = the number of sources
@@ -74,7 +74,7 @@ func (l *Line) AddSource(src Source, opts LinkOptions) {
 	if len(l.sources) > 0 {
 		name = fmt.Sprintf("source%d", len(l.sources))
 	}
-	l.sources = append(l.sources, &sourceNode{id: len(l.sources), src: src, opts: opts, metrics: newStageMetrics(name, 1)})
+	l.sources = append(l.sources, &sourceNode{id: len(l.sources), src: src, opts: opts, metrics: newStageMetrics(name, "source", 1)})
 }
 
 // AddStage adds a stage after the ones already added. Each Processor is one
@@ -84,7 +84,7 @@ func (l *Line) AddStage(name string, opts LinkOptions, workers ...Processor) {
 	if len(workers) == 0 {
 		panic("pipeline: AddStage " + name + " needs at least one worker")
 	}
-	l.stages = append(l.stages, &stageNode{name: name, workers: workers, opts: opts, metrics: newStageMetrics(name, len(workers))})
+	l.stages = append(l.stages, &stageNode{name: name, workers: workers, opts: opts, metrics: newStageMetrics(name, "stage", len(workers))})
 }
 
 // AddSink adds sinks. Every frame is written to every sink, in the order they
@@ -124,12 +124,7 @@ func (l *Line) Probe(stage string, pad Pad, fn ProbeFunc) error {
 	return nil
 }
 
-func (l *Line) sinkNode() *stageNode {
-	if l.sink == nil {
-		l.sink = &stageNode{name: "sink", metrics: newStageMetrics("sink", 1)}
-	}
-	return l.sink
-}
+func (l *Line) sinkNode() *stageNode { return l.sink }
 
 // Run runs the line until every source has ended and every frame has left
 // the line, or until ctx is cancelled, or until the first fatal error.
@@ -198,6 +193,7 @@ func (l *Line) Run(ctx context.Context) error {
 		next := nodes[0].metrics
 		s.link = newLink(s.opts.Queue, p, func() { next.dropped.Add(1) })
 		links = append(links, s.link)
+		s.metrics.input.Store(s.link) // a source's "queue" is what it has sent and not yet been taken
 	}
 	first := l.sources[0].link
 	if len(l.sources) > 1 {
@@ -225,7 +221,7 @@ func (l *Line) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); fwg.Wait(); close(first.ch) }()
 	}
 	nodes[0].input = first
-	nodes[0].metrics.queue = func() int { return len(first.ch) }
+	nodes[0].metrics.input.Store(first)
 	for i := 1; i < len(nodes); i++ {
 		p := nodes[i].opts.Policy
 		if p == Auto {
@@ -233,8 +229,7 @@ func (l *Line) Run(ctx context.Context) error {
 		}
 		m := nodes[i].metrics
 		nodes[i].input = newLink(nodes[i].opts.Queue, p, func() { m.dropped.Add(1) })
-		in := nodes[i].input
-		m.queue = func() int { return len(in.ch) }
+		m.input.Store(nodes[i].input)
 		links = append(links, nodes[i].input)
 	}
 	l.sink.workers = []Processor{sinkWriter{sinks: l.sinks, latency: l.latency}}

@@ -404,3 +404,35 @@ func TestAFailingSourceDoesNotStopTheOthers(t *testing.T) {
 	assert.EqualValues(t, 110, released.Load())
 	assert.EqualValues(t, 1, sink.closed.Load())
 }
+
+func TestStatsWhileRunning(t *testing.T) {
+	var released atomic.Int64
+	l := New()
+	l.AddSource(&countSource{n: 300, pace: 100 * time.Microsecond, released: &released}, LinkOptions{})
+	l.AddStage("work", LinkOptions{}, ProcessorFunc(jitter), ProcessorFunc(jitter))
+	l.AddSink(&collectSink{})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // read stats concurrently with Run: -race checks this
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				st := l.Stats()
+				require.Len(t, st.Stages, 3)
+				assert.Equal(t, []string{"source", "stage", "sink"}, []string{st.Stages[0].Kind, st.Stages[1].Kind, st.Stages[2].Kind})
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	require.NoError(t, runWithDeadline(t, l, context.Background()))
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stats reader did not stop")
+	}
+	assert.EqualValues(t, 300, l.Stats().Frames)
+}

@@ -26,7 +26,8 @@ type StageMetrics struct {
 	mu  sync.Mutex
 	lat *hdrhistogram.Histogram // per-frame processing time, microseconds
 
-	queue func() int // current queue depth in front of the stage
+	kind  string
+	input atomic.Pointer[link] // the link in front of the stage, set by Run
 
 	batches *BatchSizes // batch stages only
 }
@@ -37,13 +38,21 @@ const (
 	histMax = int64(10 * time.Minute / time.Microsecond)
 )
 
-func newStageMetrics(name string, workers int) *StageMetrics {
+func newStageMetrics(name, kind string, workers int) *StageMetrics {
 	return &StageMetrics{
 		name:    name,
+		kind:    kind,
 		workers: workers,
 		lat:     hdrhistogram.New(histMin, histMax, 3),
-		queue:   func() int { return 0 },
 	}
+}
+
+// queue is the number of frames waiting in front of the stage.
+func (m *StageMetrics) queue() int {
+	if l := m.input.Load(); l != nil {
+		return len(l.ch)
+	}
+	return 0
 }
 
 func (m *StageMetrics) observe(d time.Duration) {
@@ -69,7 +78,9 @@ func (m *StageMetrics) sampleQueue() {
 
 // StageStats is a point-in-time copy of a stage's metrics.
 type StageStats struct {
-	Name    string `json:"name"`
+	Name string `json:"name"`
+	// Kind is "source", "stage" or "sink".
+	Kind    string `json:"kind"`
 	Workers int    `json:"workers"`
 	// In counts frames that reached the stage, Out frames it passed on.
 	In  int64 `json:"in"`
@@ -102,6 +113,7 @@ type StageStats struct {
 func (m *StageMetrics) Snapshot() StageStats {
 	s := StageStats{
 		Name:     m.name,
+		Kind:     m.kind,
 		Workers:  m.workers,
 		In:       m.in.Load(),
 		Out:      m.out.Load(),

@@ -39,7 +39,7 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "python-script", Usage: "the baseline script (default: scripts/baseline.py found above the working folder or the executable)"},
 		&cli.StringFlag{Name: "replay", Usage: "memory (decode the clip once, replay it: measures compute) or file (read the file in every mode)", Value: bench.ReplayMemory},
 		&cli.IntFlag{Name: "timeline-frames", Usage: "frames shown in the report's stage timeline", Value: 30},
-		&cli.StringFlag{Name: "report", Aliases: []string{"r"}, Usage: "folder for report.json, report.html, report.txt and each mode's video", Value: "bench-report"},
+		&cli.StringFlag{Name: "report", Aliases: []string{"r"}, Usage: "folder for report.json, report.html, report.txt and each mode's video", Value: "out/bench"},
 	)
 	return &cli.Command{
 		Name:  "bench",

@@ -57,6 +57,16 @@ type Config struct {
 	Progress    string `yaml:"progress"`
 	SummaryJSON string `yaml:"summary-json"`
 
+	// Tracking (package pipeline/track) and the web view (pipeline/web).
+	Track        bool    `yaml:"track"`
+	TrackIoU     float64 `yaml:"track-iou"`
+	TrackMinHits int     `yaml:"track-min-hits"`
+	TrackMaxAge  int     `yaml:"track-max-age"`
+	HTTP         string  `yaml:"http"`
+	HTTPFPS      float64 `yaml:"http-fps"`
+	HTTPQuality  int     `yaml:"http-quality"`
+	HTTPWidth    int     `yaml:"http-width"`
+
 	// RabbitMQ (package mq).
 	AMQP             string        `yaml:"amqp"`
 	AMQPCA           string        `yaml:"amqp-ca"`
@@ -89,6 +99,12 @@ func defaultConfig() Config {
 		BlurShape:    "ellipse",
 		BlurPad:      0.15,
 		Progress:     "auto",
+		TrackIoU:     0.3,
+		TrackMinHits: 3,
+		TrackMaxAge:  30,
+		HTTPFPS:      10,
+		HTTPQuality:  80,
+		HTTPWidth:    960,
 		Exchange:     "conveyor",
 		RoutingKey:   "faces.{source}",
 		Outbox:       1000,
@@ -133,6 +149,14 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "tile", Usage: "show all sources in one grid (window and web page)"},
 		&cli.StringFlag{Name: "progress", Usage: "progress bar: auto (when stderr is a terminal), always, never", Value: d.Progress},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the run's summary as JSON to this file"},
+		&cli.BoolFlag{Name: "track", Usage: "track objects (stable ids; appeared/left events)"},
+		&cli.Float64Flag{Name: "track-iou", Usage: "least IoU to match a detection to a track", Value: d.TrackIoU},
+		&cli.IntFlag{Name: "track-min-hits", Usage: "frames an object must be seen before it gets an id", Value: d.TrackMinHits},
+		&cli.IntFlag{Name: "track-max-age", Usage: "frames a track may go unseen before it is dropped", Value: d.TrackMaxAge},
+		&cli.StringFlag{Name: "http", Usage: "serve the live view, /metrics (Prometheus) and /healthz on this address (e.g. 127.0.0.1:8080)"},
+		&cli.Float64Flag{Name: "http-fps", Usage: "most frames per second sent to each viewer", Value: d.HTTPFPS},
+		&cli.IntFlag{Name: "http-quality", Usage: "JPEG quality of the live view (1-100)", Value: d.HTTPQuality},
+		&cli.IntFlag{Name: "http-width", Usage: "widest picture sent to viewers (0 = as is)", Value: d.HTTPWidth},
 		&cli.StringFlag{Name: "amqp", Usage: "publish events to RabbitMQ: amqp[s]://user:pass@host:5672/vhost (or set CONVEYOR_AMQP_URL and pass --amqp env)"},
 		&cli.StringFlag{Name: "amqp-ca", Usage: "PEM CA file for amqps://"},
 		&cli.StringFlag{Name: "exchange", Usage: "topic exchange to publish to (declared if missing)", Value: d.Exchange},
@@ -198,6 +222,14 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("tile", func() { cfg.Tile = c.Bool("tile") })
 	set("progress", func() { cfg.Progress = c.String("progress") })
 	set("summary-json", func() { cfg.SummaryJSON = c.String("summary-json") })
+	set("track", func() { cfg.Track = c.Bool("track") })
+	set("track-iou", func() { cfg.TrackIoU = c.Float64("track-iou") })
+	set("track-min-hits", func() { cfg.TrackMinHits = c.Int("track-min-hits") })
+	set("track-max-age", func() { cfg.TrackMaxAge = c.Int("track-max-age") })
+	set("http", func() { cfg.HTTP = c.String("http") })
+	set("http-fps", func() { cfg.HTTPFPS = c.Float64("http-fps") })
+	set("http-quality", func() { cfg.HTTPQuality = c.Int("http-quality") })
+	set("http-width", func() { cfg.HTTPWidth = c.Int("http-width") })
 	set("amqp", func() { cfg.AMQP = c.String("amqp") })
 	set("amqp-ca", func() { cfg.AMQPCA = c.String("amqp-ca") })
 	set("exchange", func() { cfg.Exchange = c.String("exchange") })
@@ -285,6 +317,24 @@ func (cfg Config) Validate() error {
 		if _, err := models.Lookup(cfg.ModelType); err != nil {
 			bad("model-type", "%v", err)
 		}
+	}
+	if cfg.TrackIoU <= 0 || cfg.TrackIoU > 1 {
+		bad("track-iou", "%g is out of range: want more than 0, at most 1", cfg.TrackIoU)
+	}
+	if cfg.TrackMinHits < 1 || cfg.TrackMinHits > 1000 {
+		bad("track-min-hits", "%d is out of range: want 1 to 1000", cfg.TrackMinHits)
+	}
+	if cfg.TrackMaxAge < -1 || cfg.TrackMaxAge > 100000 {
+		bad("track-max-age", "%d is out of range: want -1 to 100000", cfg.TrackMaxAge)
+	}
+	if cfg.HTTPFPS <= 0 || cfg.HTTPFPS > 120 {
+		bad("http-fps", "%g is out of range: want more than 0, at most 120", cfg.HTTPFPS)
+	}
+	if cfg.HTTPQuality < 1 || cfg.HTTPQuality > 100 {
+		bad("http-quality", "%d is out of range: want 1 to 100", cfg.HTTPQuality)
+	}
+	if cfg.HTTPWidth < 0 || cfg.HTTPWidth > 8192 {
+		bad("http-width", "%d is out of range: want 0 to 8192", cfg.HTTPWidth)
 	}
 	if cfg.Outbox < 1 || cfg.Outbox > 10_000_000 {
 		bad("outbox", "%d is out of range: want 1 to 10000000", cfg.Outbox)

@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"log"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/mq"
@@ -13,6 +15,8 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
+	"github.com/conveyor-vision/conveyor/pipeline/track"
+	"github.com/conveyor-vision/conveyor/pipeline/web"
 	"github.com/conveyor-vision/conveyor/trt"
 )
 
@@ -25,6 +29,7 @@ type built struct {
 	video   *sink.Video
 	events  *sink.JSONL
 	mq      *mq.Sink
+	web     *web.Server
 	// mqLossOK: with --amqp-offline, messages left unconfirmed at the end are
 	// reported in the summary rather than failing the run.
 	mqLossOK bool
@@ -228,6 +233,14 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		return nil, err
 	}
 	b.line.AddStage("decode", link, dec)
+	if cfg.Track {
+		tr, err := track.New(track.Options{IoU: cfg.TrackIoU, MinHits: cfg.TrackMinHits, MaxAge: cfg.TrackMaxAge})
+		if err != nil {
+			b.abandon(opened)
+			return nil, err
+		}
+		b.line.AddStage("track", link, tr) // one worker: tracks are per source, in order
+	}
 	mode, _ := post.ParseBlurMode(cfg.Blur)
 	if mode != post.NoBlur {
 		blur, err := post.NewBlur(post.BlurOptions{
@@ -244,6 +257,24 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		b.line.AddStage("osd", link, post.NewOSD(post.OSDOptions{Boxes: true, Labels: true, Landmarks: true, FPS: true}))
 	}
 	b.line.AddSink(sinks...)
+	if cfg.HTTP != "" {
+		// Last: the web server probes every stage that exists now.
+		var collectors []prometheus.Collector
+		if b.mq != nil {
+			collectors = append(collectors, mqCollector(b.mq))
+		}
+		srv, err := web.New(b.line, web.Options{
+			Addr: cfg.HTTP, StreamFPS: cfg.HTTPFPS, Quality: cfg.HTTPQuality, StreamWidth: cfg.HTTPWidth,
+			Title: "conveyor", Collectors: collectors,
+		})
+		if err != nil {
+			b.abandon(opened)
+			return nil, fmt.Errorf("http: %w", err)
+		}
+		b.web = srv
+		b.after = append(b.after, srv)
+		b.line.AddSink(srv.Sink())
+	}
 	return b, nil
 }
 

@@ -61,6 +61,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if b.web != nil {
+		fmt.Fprintf(stderr, "conveyor: live view on %s (metrics on %smetrics)\n", b.web.URL(), b.web.URL())
+	}
 	bar := newProgress(cfg, b, stderr)
 	if bar != nil {
 		_ = b.line.Probe("sink", pipeline.Out, func(*pipeline.Frame) bool { _ = bar.Add(1); return true })

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// TestTrackAndHTTP runs the line with the tracker and the web server, scrapes
+// /metrics and /healthz while it runs, and checks the tracker's ids and
+// events in the JSON lines.
+func TestTrackAndHTTP(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "e.jsonl")
+	var stderr syncBuffer
+	app := newApp()
+	app.ErrWriter = &stderr
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run([]string{"conveyor", "run", "-s", asset(t, "media/video/face-demographics-walking-and-pause.mp4"),
+			"--realtime", "--track", "--http", "127.0.0.1:0", "--events", events, "--osd"})
+	}()
+	re := regexp.MustCompile(`live view on (http://127\.0\.0\.1:\d+/)`)
+	var base string
+	waitFor(t, "the web server", 30*time.Second, func() bool {
+		m := re.FindStringSubmatch(stderr.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	})
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	waitFor(t, "healthz to turn healthy", 20*time.Second, func() bool { code, _ := get("healthz"); return code == 200 })
+	code, metrics := get("metrics")
+	require.Equal(t, 200, code)
+	for _, name := range []string{"conveyor_stage_frames_in_total", "conveyor_stage_duration_seconds_bucket", "conveyor_frame_latency_seconds", "conveyor_source_fps", "go_goroutines"} {
+		assert.Contains(t, metrics, name)
+	}
+	assert.Regexp(t, `conveyor_stage_frames_in_total\{stage="track"\} [1-9]`, metrics)
+
+	select {
+	case err := <-done:
+		require.NoError(t, err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not finish")
+	}
+	evs := readEvents(t, events)
+	require.Len(t, evs, 41)
+	ids := map[int64]bool{}
+	var appeared, left int
+	for _, ev := range evs {
+		for _, o := range ev.Objects {
+			if o.TrackID != 0 {
+				ids[o.TrackID] = true
+			}
+		}
+		for _, e := range ev.Events {
+			switch e.Kind {
+			case pipeline.TrackAppeared:
+				appeared++
+			case pipeline.TrackLeft:
+				left++
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, len(ids), 2, "people get ids")
+	assert.LessOrEqual(t, len(ids), 4, "ids are stable: few id switches for 3 people")
+	assert.Equal(t, len(ids), appeared, "one appeared event per id")
+}

@@ -1,0 +1,339 @@
+package web
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// DefaultAddr is where the server listens when Options.Addr is empty.
+const DefaultAddr = "127.0.0.1:8080"
+
+// Options configure a Server. The zero value takes every default.
+type Options struct {
+	// Addr is host:port to listen on; "" means DefaultAddr, a port alone
+	// (":8080") means 127.0.0.1 too. Port 0 picks a free port (see Addr).
+	Addr string
+	// StreamFPS caps the frames a second encoded per stream; 0 means 10.
+	StreamFPS float64
+	// Quality is the JPEG quality, 1 to 100; 0 means 80.
+	Quality int
+	// StreamWidth scales wider frames down to this width before encoding;
+	// 0 means 960, -1 full size.
+	StreamWidth int
+	// Stale is how long without a frame reaching the end of the line makes
+	// /healthz unhealthy; 0 means 5 s.
+	Stale time.Duration
+	// ShutdownTimeout bounds Close's graceful shutdown; 0 means 5 s.
+	ShutdownTimeout time.Duration
+	// Title heads the page; "" means "conveyor".
+	Title string
+	// Collectors are registered with the metrics registry next to the
+	// line's own (as Register does).
+	Collectors []prometheus.Collector
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return o, fmt.Errorf("web: address %q: %w", o.Addr, err)
+	}
+	if host == "" {
+		o.Addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	if o.StreamFPS == 0 {
+		o.StreamFPS = 10
+	}
+	if o.Quality == 0 {
+		o.Quality = 80
+	}
+	if o.StreamWidth == 0 {
+		o.StreamWidth = 960
+	}
+	if o.Stale == 0 {
+		o.Stale = 5 * time.Second
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 5 * time.Second
+	}
+	if o.Title == "" {
+		o.Title = "conveyor"
+	}
+	switch {
+	case o.StreamFPS < 0 || o.StreamFPS > 120:
+		return o, fmt.Errorf("web: stream fps %g is not in (0, 120]", o.StreamFPS)
+	case o.Quality < 1 || o.Quality > 100:
+		return o, fmt.Errorf("web: jpeg quality %d is not in [1, 100]", o.Quality)
+	case o.StreamWidth < -1 || (o.StreamWidth > 0 && o.StreamWidth < 16):
+		return o, fmt.Errorf("web: stream width %d is too small (16 or more, or -1 for full size)", o.StreamWidth)
+	case o.Stale < 0:
+		return o, fmt.Errorf("web: stale %s is negative", o.Stale)
+	}
+	return o, nil
+}
+
+// Server is the HTTP server of one line. Make it with New; Close it.
+type Server struct {
+	line    *pipeline.Line
+	opts    Options
+	reg     *prometheus.Registry
+	obs     *observer
+	sink    *Sink
+	ln      net.Listener
+	srv     *http.Server
+	started time.Time
+
+	done      chan struct{} // closed by Close: ends streams
+	served    chan error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+//go:embed index.html
+var indexHTML []byte
+
+// New attaches timing probes to every stage of line (so it must be called
+// before line.Run), makes the metrics registry and the stream sink, and
+// starts serving on o.Addr. Add Sink() to the line; Close the server.
+func New(line *pipeline.Line, o Options) (*Server, error) {
+	if line == nil {
+		return nil, errors.New("web: nil line")
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{line: line, opts: o, reg: prometheus.NewRegistry(), done: make(chan struct{}), served: make(chan error, 1), started: time.Now()}
+	s.sink = newSink(o)
+	s.obs = newObserver(s.sink)
+	if err := s.obs.attach(line); err != nil {
+		_ = s.sink.Close()
+		return nil, err
+	}
+	cs := []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&lineCollector{line: line, obs: s.obs, sink: s.sink},
+		s.obs.stage, s.obs.latency,
+	}
+	for _, c := range append(cs, o.Collectors...) {
+		if err := s.reg.Register(c); err != nil {
+			_ = s.sink.Close()
+			return nil, fmt.Errorf("web: register metrics: %w", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /stats", s.handleStats)
+	mux.HandleFunc("GET /stream/{id}", s.handleStream)
+	mux.HandleFunc("GET /{$}", s.handleIndex)
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		_ = s.sink.Close()
+		return nil, fmt.Errorf("web: listen: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+	}
+	go func() { s.served <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr is the address the server listens on, with the port it got.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the page's address: http://Addr()/.
+func (s *Server) URL() string { return "http://" + s.Addr() + "/" }
+
+// Sink is the line's sink for the live streams: add it with line.AddSink,
+// last, so that it shows what the other stages drew. The line closes it.
+func (s *Server) Sink() *Sink { return s.sink }
+
+// Register adds a collector to the /metrics registry (mq's publisher
+// counters, inference batch sizes). Safe at any time.
+func (s *Server) Register(c prometheus.Collector) error {
+	if err := s.reg.Register(c); err != nil {
+		return fmt.Errorf("web: register metrics: %w", err)
+	}
+	return nil
+}
+
+// Close ends every stream, shuts the server down gracefully within
+// Options.ShutdownTimeout (then closes the remaining connections) and
+// closes the sink. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(fmt.Errorf("web: shutdown: %w", err), s.srv.Close())
+		}
+		if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("web: serve: %w", serr))
+		}
+		s.closeErr = errors.Join(err, s.sink.Close())
+	})
+	return s.closeErr
+}
+
+// Health is /healthz's body.
+type Health struct {
+	// Status is "ok" or "unhealthy"; Reason says why when unhealthy.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// LastFrameAge is the seconds since a frame last left the line; -1
+	// before the first.
+	LastFrameAge float64 `json:"last_frame_age_s"`
+	// Frames left the line so far.
+	Frames int64 `json:"frames"`
+	// Stale is the age past which the line counts as stuck, in seconds.
+	Stale float64 `json:"stale_s"`
+}
+
+// Health reports whether the line runs and frames flowed within
+// Options.Stale: healthy means the sink is open (the line has not ended)
+// and a frame left the line less than Stale ago.
+func (s *Server) Health() Health {
+	h := Health{Status: "ok", LastFrameAge: -1, Stale: s.opts.Stale.Seconds(), Frames: s.obs.frames.Load()}
+	last := s.obs.lastFrame.Load()
+	if last != 0 {
+		h.LastFrameAge = time.Since(time.Unix(0, last)).Seconds()
+	}
+	switch {
+	case s.sink.isClosed():
+		h.Status, h.Reason = "unhealthy", "the line has stopped"
+	case last == 0:
+		h.Status, h.Reason = "unhealthy", "no frame has left the line yet"
+	case h.LastFrameAge > s.opts.Stale.Seconds():
+		h.Status, h.Reason = "unhealthy", fmt.Sprintf("no frame for %.1f s (more than %s)", h.LastFrameAge, s.opts.Stale)
+	}
+	return h
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	h := s.Health()
+	code := http.StatusOK
+	if h.Status != "ok" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+// StatsReply is /stats's body: the line's figures for the page.
+type StatsReply struct {
+	Title   string         `json:"title"`
+	Health  Health         `json:"health"`
+	Line    pipeline.Stats `json:"line"`
+	Sources []SourceStats  `json:"sources"`
+	Stream  StreamStats    `json:"stream"`
+	Uptime  float64        `json:"uptime_s"`
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
+	rep := StatsReply{Title: s.opts.Title, Health: s.Health(), Sources: s.obs.sources(), Stream: s.sink.Stats(), Uptime: time.Since(s.started).Seconds()}
+	if s.obs.running() {
+		rep.Line = s.line.Stats()
+	}
+	if rep.Line.Stages == nil {
+		rep.Line.Stages = []pipeline.StageStats{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(indexHTML)
+}
+
+// handleStream serves one MJPEG stream: multipart/x-mixed-replace, one
+// JPEG part per encoded frame, until the viewer leaves or the server or
+// sink closes.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	id := tiledID
+	if p := r.PathValue("id"); p != "all" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > maxSourceID {
+			http.Error(w, "stream must be a source id (0, 1, ...) or all", http.StatusNotFound)
+			return
+		}
+		id = n
+	}
+	v, latest, err := s.sink.subscribe(id)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.sink.unsubscribe(id, v)
+	h := w.Header()
+	h.Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	send := func(jpeg []byte) error {
+		// A viewer that stops reading is cut off, not waited for.
+		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(jpeg)); err != nil {
+			return err
+		}
+		if _, err := w.Write(jpeg); err != nil {
+			return err
+		}
+		if _, err := w.Write([]byte("\r\n")); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if latest != nil && send(latest) != nil {
+		return
+	}
+	_ = rc.Flush()
+	for {
+		select {
+		case jpeg := <-v.ch:
+			if send(jpeg) != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		case <-s.sink.done:
+			return
+		}
+	}
+}
+
+const boundary = "conveyorframe"
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
