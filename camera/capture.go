@@ -224,7 +224,6 @@ func (c *capture) reconnect(ctx context.Context, why string) error {
 				return ctx.Err()
 			}
 			wait = min(2*wait, maxWait)
-			c.reconnects++
 		}
 		if err = c.open(); err == nil {
 			return nil
@@ -247,6 +246,7 @@ func (c *capture) Read(ctx context.Context) (*pipeline.Frame, error) {
 			if err := c.reconnect(ctx, "reconnect"); err != nil {
 				return nil, err
 			}
+			c.reconnects++
 		}
 		var m gocv.Mat
 		if c.pending != nil {

@@ -2,9 +2,10 @@
 # Installs what conveyor needs to build, run and test on Debian 12, Ubuntu
 # 22.04/24.04 or JetPack (Ubuntu 20.04/22.04 on arm64): a C++ toolchain,
 # OpenCV with its headers, FFmpeg, Xvfb (window tests), RabbitMQ (mq tests),
-# Python's OpenCV (the Python baseline of `conveyor bench`), the pyrealsense2
-# wheel that carries librealsense2.so (realsense tests), and Go when it is
-# missing or older than go.mod asks.
+# Chromium (the web page test), GStreamer's RTSP server (RTSP tests), Python's
+# OpenCV (the Python baseline of `conveyor bench`), the pyrealsense2 wheel
+# that carries librealsense2.so (realsense tests), and Go when it is missing
+# or older than go.mod asks.
 #
 # Idempotent: a second run only checks. Run as root or with sudo available.
 set -euo pipefail
@@ -12,7 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-apt_pkgs=(build-essential pkg-config curl ca-certificates unzip libopencv-dev ffmpeg xvfb rabbitmq-server python3-opencv python3-pip)
+apt_pkgs=(build-essential pkg-config curl ca-certificates unzip git libopencv-dev ffmpeg xvfb rabbitmq-server
+  python3-opencv python3-pip chromium
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
