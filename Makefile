@@ -8,18 +8,21 @@ SAMPLE  := assets/media/video/head-pose-face-detection-female-and-male.mp4
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test deps assets build vet fmt-check bench fuzz clean
+.PHONY: run test deps test-deps assets build vet fmt-check bench fuzz clean
 
 run: deps assets build
 	@mkdir -p out
 	$(BIN) run --source $(SAMPLE) --out out/blurred.mp4 --events out/events.jsonl
 	@echo "make run: open out/blurred.mp4; events are in out/events.jsonl"
 
-test: deps assets
+test: test-deps assets
 	scripts/test.sh
 
 deps:
 	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh --test
 
 assets:
 	scripts/fetch-assets.sh

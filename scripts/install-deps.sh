@@ -7,15 +7,22 @@
 # that carries librealsense2.so (realsense tests), and Go when it is missing
 # or older than go.mod asks.
 #
+# `install-deps.sh` installs what building and running need; `install-deps.sh
+# --test` adds what the tests need (RabbitMQ, Xvfb, Chromium, the RTSP
+# server, pyrealsense2, Python's OpenCV).
+#
 # Idempotent: a second run only checks. Run as root or with sudo available.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-apt_pkgs=(build-essential pkg-config curl ca-certificates unzip git libopencv-dev ffmpeg xvfb rabbitmq-server
-  python3-opencv python3-pip chromium
+apt_pkgs=(build-essential pkg-config curl ca-certificates unzip git libopencv-dev ffmpeg)
+test_pkgs=(xvfb rabbitmq-server python3-opencv python3-pip chromium
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp)
+tests=0
+[ "${1:-}" = "--test" ] && tests=1
+[ $tests = 1 ] && apt_pkgs+=("${test_pkgs[@]}")
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
