@@ -25,6 +25,7 @@ func newApp() *cli.App {
 			runCommand(),
 			engineCommand(),
 			consumeCommand(),
+			devicesCommand(),
 		},
 	}
 }

@@ -57,6 +57,11 @@ type Config struct {
 	Progress    string `yaml:"progress"`
 	SummaryJSON string `yaml:"summary-json"`
 
+	// Depth (RealSense sources; package pipeline/depth).
+	MaxDistance float64 `yaml:"max-distance"`
+	DepthOut    string  `yaml:"depth-out"`
+	DepthRange  float64 `yaml:"depth-range"`
+
 	// Tracking (package pipeline/track) and the web view (pipeline/web).
 	Track        bool    `yaml:"track"`
 	TrackIoU     float64 `yaml:"track-iou"`
@@ -99,6 +104,7 @@ func defaultConfig() Config {
 		BlurShape:    "ellipse",
 		BlurPad:      0.15,
 		Progress:     "auto",
+		DepthRange:   4,
 		TrackIoU:     0.3,
 		TrackMinHits: 3,
 		TrackMaxAge:  30,
@@ -149,6 +155,9 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "tile", Usage: "show all sources in one grid (window and web page)"},
 		&cli.StringFlag{Name: "progress", Usage: "progress bar: auto (when stderr is a terminal), always, never", Value: d.Progress},
 		&cli.StringFlag{Name: "summary-json", Usage: "also write the run's summary as JSON to this file"},
+		&cli.Float64Flag{Name: "max-distance", Usage: "drop detections farther than this many metres (sources with depth; 0 = keep all)"},
+		&cli.StringFlag{Name: "depth-out", Usage: "write the colourised depth of sources with depth to this video file"},
+		&cli.Float64Flag{Name: "depth-range", Usage: "metres that span the depth colour map (blue = this far)", Value: d.DepthRange},
 		&cli.BoolFlag{Name: "track", Usage: "track objects (stable ids; appeared/left events)"},
 		&cli.Float64Flag{Name: "track-iou", Usage: "least IoU to match a detection to a track", Value: d.TrackIoU},
 		&cli.IntFlag{Name: "track-min-hits", Usage: "frames an object must be seen before it gets an id", Value: d.TrackMinHits},
@@ -222,6 +231,9 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("tile", func() { cfg.Tile = c.Bool("tile") })
 	set("progress", func() { cfg.Progress = c.String("progress") })
 	set("summary-json", func() { cfg.SummaryJSON = c.String("summary-json") })
+	set("max-distance", func() { cfg.MaxDistance = c.Float64("max-distance") })
+	set("depth-out", func() { cfg.DepthOut = c.String("depth-out") })
+	set("depth-range", func() { cfg.DepthRange = c.Float64("depth-range") })
 	set("track", func() { cfg.Track = c.Bool("track") })
 	set("track-iou", func() { cfg.TrackIoU = c.Float64("track-iou") })
 	set("track-min-hits", func() { cfg.TrackMinHits = c.Int("track-min-hits") })
@@ -317,6 +329,12 @@ func (cfg Config) Validate() error {
 		if _, err := models.Lookup(cfg.ModelType); err != nil {
 			bad("model-type", "%v", err)
 		}
+	}
+	if cfg.MaxDistance < 0 || cfg.MaxDistance > 1000 {
+		bad("max-distance", "%g is out of range: want 0 to 1000 metres", cfg.MaxDistance)
+	}
+	if cfg.DepthRange <= 0 || cfg.DepthRange > 1000 {
+		bad("depth-range", "%g is out of range: want more than 0, at most 1000 metres", cfg.DepthRange)
 	}
 	if cfg.TrackIoU <= 0 || cfg.TrackIoU > 1 {
 		bad("track-iou", "%g is out of range: want more than 0, at most 1", cfg.TrackIoU)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"log"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/depth"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
@@ -27,9 +29,11 @@ type built struct {
 	model   *infer.Model
 	backend string
 	video   *sink.Video
-	events  *sink.JSONL
-	mq      *mq.Sink
-	web     *web.Server
+	// depthVideo is the colourised depth output (--depth-out), if any.
+	depthVideo *sink.Video
+	events     *sink.JSONL
+	mq         *mq.Sink
+	web        *web.Server
 	// mqLossOK: with --amqp-offline, messages left unconfirmed at the end are
 	// reported in the summary rather than failing the run.
 	mqLossOK bool
@@ -167,6 +171,23 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		b.mq, b.mqLossOK = s, cfg.AMQPOffline
 		sinks = append(sinks, s)
 	}
+	if cfg.DepthOut != "" {
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.DepthOut})
+		if err != nil {
+			opened.close()
+			return nil, fmt.Errorf("depth-out: %w", err)
+		}
+		col, err := depth.NewColorizer(float32(cfg.DepthRange))
+		if err != nil {
+			_ = v.Close()
+			opened.close()
+			return nil, err
+		}
+		dv := depth.NewVideoSink(col, v)
+		b.depthVideo = v
+		opened = append(opened, dv)
+		sinks = append(sinks, dv)
+	}
 	if cfg.Window {
 		w, err := sink.NewWindow("conveyor", cfg.Tile, quit)
 		if err != nil {
@@ -233,6 +254,14 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		return nil, err
 	}
 	b.line.AddStage("decode", link, dec)
+	if cfg.MaxDistance > 0 || hasDepth(cfg.Sources) {
+		dp, err := depth.New(depth.Options{MaxDistance: float32(cfg.MaxDistance)})
+		if err != nil {
+			b.abandon(opened)
+			return nil, err
+		}
+		b.line.AddStage("depth", link, dp)
+	}
 	if cfg.Track {
 		tr, err := track.New(track.Options{IoU: cfg.TrackIoU, MinHits: cfg.TrackMinHits, MaxAge: cfg.TrackMaxAge})
 		if err != nil {
@@ -276,6 +305,16 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		b.line.AddSink(srv.Sink())
 	}
 	return b, nil
+}
+
+// hasDepth says whether a source gives depth (RealSense).
+func hasDepth(sources []string) bool {
+	for _, s := range sources {
+		if strings.HasPrefix(s, "realsense:") {
+			return true
+		}
+	}
+	return false
 }
 
 // abandon releases what a failed build opened, the line's sources and

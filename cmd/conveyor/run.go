@@ -20,6 +20,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/sink"
 )
 
 func runCommand() *cli.Command {
@@ -162,8 +163,11 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 			fmt.Fprintf(w, "conveyor: %s batches (count×size): %s\n", s.Name, strings.Join(parts, " "))
 		}
 	}
-	if b.video != nil {
-		files := b.video.Files()
+	for _, v := range []*sink.Video{b.video, b.depthVideo} {
+		if v == nil {
+			continue
+		}
+		files := v.Files()
 		names := make([]string, 0, len(files))
 		for n := range files {
 			names = append(names, n)

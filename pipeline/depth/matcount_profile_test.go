@@ -1,0 +1,8 @@
+//go:build matprofile
+
+package depth
+
+import "gocv.io/x/gocv"
+
+// matCount is the number of live Mats (-tags matprofile).
+func matCount() int { return gocv.MatProfile.Count() }

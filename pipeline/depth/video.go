@@ -1,0 +1,47 @@
+package depth
+
+import (
+	"context"
+	"errors"
+
+	"gocv.io/x/gocv"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// VideoSink writes each frame's depth, colourised (near red, far blue, no
+// depth black), through another sink: `conveyor run --depth-out d.mp4`
+// gives it a sink.Video. Frames without depth are skipped. It owns both the
+// colorizer and the inner sink: Close closes them.
+type VideoSink struct {
+	col   *Colorizer
+	inner pipeline.Sink
+	img   gocv.Mat
+}
+
+// NewVideoSink makes the sink.
+func NewVideoSink(col *Colorizer, inner pipeline.Sink) *VideoSink {
+	return &VideoSink{col: col, inner: inner, img: gocv.NewMat()}
+}
+
+// Write colourises f.Depth and writes it to the inner sink.
+func (s *VideoSink) Write(ctx context.Context, f *pipeline.Frame) error {
+	if f.Depth.Ptr() == nil || f.Depth.Empty() {
+		return nil
+	}
+	if err := s.col.Colorize(f.Depth, f.DepthScale, &s.img); err != nil {
+		return err
+	}
+	view := pipeline.Frame{SourceID: f.SourceID, SourceName: f.SourceName, Number: f.Number, PTS: f.PTS, Captured: f.Captured, Image: s.img}
+	return s.inner.Write(ctx, &view)
+}
+
+// Close finalizes the inner sink and releases the Mats.
+func (s *VideoSink) Close() error {
+	err := errors.Join(s.inner.Close(), s.col.Close())
+	if s.img.Ptr() != nil {
+		s.img.Close()
+		s.img = gocv.Mat{}
+	}
+	return err
+}
