@@ -12,9 +12,9 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/models"
-	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/depth"
+	"github.com/conveyor-vision/conveyor/pipeline/infer"
 )
 
 // The synthetic scene: gocv_face.jpg (640x480) as colour, and a depth map
