@@ -8,7 +8,7 @@ SAMPLE  := assets/media/video/head-pose-face-detection-female-and-male.mp4
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test deps test-deps assets build vet fmt-check bench fuzz clean
+.PHONY: run test deps test-deps assets build cuda trt vet fmt-check bench fuzz clean
 
 run: deps assets build
 	@mkdir -p out
@@ -29,6 +29,14 @@ assets:
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
+
+# TensorRT + CUDA build (Jetson, or x86 with TensorRT 8.5+/10.x and CUDA):
+# docs/TENSORRT.md. Without TensorRT, `--backend tensorrt` says how to get it.
+cuda:
+	trt/cuda/build.sh
+
+trt: cuda
+	$(GO) build -tags "tensorrt cuda" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
 
 vet:
 	$(GO) vet ./...
