@@ -21,8 +21,18 @@
 // time, as pipeline.Engine requires; N inference workers open N Engines from
 // one Model.
 //
+// GPU preprocessing: with -tags "tensorrt cuda" (FramesBuilt), an Engine's
+// InferFrames takes raw BGR8 frames (FrameView) instead of a tensor: each is
+// copied into the Engine's pinned staging buffer, uploaded asynchronously on
+// the context's stream, and the trt/cuda kernel writes it (resized, padded,
+// colour-ordered, normalized, float32 or float16 as the binding is) into its
+// batch slot of the input binding; enqueueV3 and the output copies follow on
+// the same stream. The frame crosses the bus once; the CPU only copies it
+// into pinned memory. With TensorRT but without the kernels it returns ErrNoCUDA.
+//
 // Ownership: the tensors Infer returns point into the Engine's pinned host
 // buffers and stay valid until the next Infer or Close. Close is idempotent.
+// InferFrames reads FrameView.Data during the call only and keeps nothing.
 // C objects are destroyed in reverse creation order: contexts, then the
 // engine, then the runtime (the runtime outlives every engine it made).
 package trt

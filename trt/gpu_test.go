@@ -4,10 +4,15 @@ package trt
 
 import (
 	"context"
+	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
 // TestOpenYuNet needs TensorRT and a GPU; elsewhere (a link-check build
@@ -23,4 +28,56 @@ func TestOpenYuNet(t *testing.T) {
 	require.NoError(t, err)
 	defer e.Close()
 	assert.Len(t, e.Outputs(), 12)
+}
+
+// TestInferFramesMatchesInfer runs the GPU preprocessing path against the
+// CPU one (the same arithmetic, cuda.PreprocessCPU, then Infer) on one
+// engine. It needs TensorRT, the CUDA kernels and a GPU; elsewhere it
+// checks the error and skips.
+func TestInferFramesMatchesInfer(t *testing.T) {
+	ctx := context.Background()
+	if !cuda.Built {
+		_, err := (&Engine{}).InferFrames(ctx, []FrameView{{}})
+		assert.ErrorIs(t, err, ErrNoCUDA)
+		t.Skip("built without -tags cuda")
+	}
+	if err := Available(); err != nil {
+		t.Skipf("no TensorRT GPU here: %v", err)
+	}
+	e, err := Open(ctx, Options{BuildOptions: BuildOptions{ONNX: yunet(t), Batch: BatchRange{1, 2, 4},
+		Shapes: []ShapeRange{{"input", []int64{1, 3, 320, 320}, []int64{2, 3, 640, 640}, []int64{4, 3, 640, 640}}}, CacheDir: t.TempDir()}})
+	require.NoError(t, err)
+	defer e.Close()
+
+	frames := make([]FrameView, 2)
+	for i, sz := range [][3]int{{1280, 720, 3840}, {1920, 1080, 5824}} {
+		p := cuda.Preprocess{SrcW: sz[0], SrcH: sz[1], SrcStride: sz[2], DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360}
+		data := make([]byte, p.InputBytes(1))
+		rand.New(rand.NewSource(int64(i))).Read(data)
+		frames[i] = FrameView{Data: data, Prep: p}
+	}
+	want := make([]float32, 2*3*384*640)
+	for i, f := range frames {
+		require.NoError(t, cuda.PreprocessCPU(f.Data, 1, f.Prep, want[i*3*384*640:]))
+	}
+	ref, err := e.Infer(ctx, pipeline.Tensor{Name: "input", Shape: []int{2, 3, 384, 640}, Data: want})
+	require.NoError(t, err)
+	refs := make([][]float32, len(ref))
+	for i, r := range ref {
+		refs[i] = append([]float32(nil), r.Data...)
+	}
+	got, err := e.InferFrames(ctx, frames)
+	require.NoError(t, err)
+	require.Len(t, got, len(refs))
+	for i, g := range got {
+		require.Len(t, g.Data, len(refs[i]), g.Name)
+		maxErr := 0.0
+		for j := range g.Data {
+			maxErr = math.Max(maxErr, math.Abs(float64(g.Data[j]-refs[i][j])))
+		}
+		t.Logf("%s: max abs difference %.3g", g.Name, maxErr)
+		assert.Less(t, maxErr, 1e-2, g.Name)
+	}
+	_, err = e.InferFrames(ctx, []FrameView{frames[0], frames[0], frames[0], frames[0], frames[0]})
+	assert.ErrorIs(t, err, ErrBatchTooLarge)
 }

@@ -60,3 +60,8 @@ func (e *Engine) Outputs() []pipeline.TensorInfo { return nil }
 
 // Close does nothing.
 func (e *Engine) Close() error { return nil }
+
+// InferFrames returns ErrNotBuilt.
+func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]pipeline.Tensor, error) {
+	return nil, ErrNotBuilt
+}

@@ -24,8 +24,11 @@ func TestStubSaysHowToBuild(t *testing.T) {
 	var e pipeline.Engine = &Engine{}
 	_, err = e.Infer(ctx, pipeline.Tensor{})
 	assert.ErrorIs(t, err, ErrNotBuilt)
+	_, err = (&Engine{}).InferFrames(ctx, []FrameView{{}})
+	assert.ErrorIs(t, err, ErrNotBuilt)
 	assert.NoError(t, e.Close())
 	assert.False(t, Built)
+	assert.False(t, FramesBuilt)
 	assert.Contains(t, ErrNotBuilt.Error(), "make trt")
 	assert.Contains(t, ErrNotBuilt.Error(), "-tags tensorrt")
 }

@@ -134,36 +134,46 @@ func bufferBytes(dims []int64, dt DataType) (int64, error) {
 // fixed dimensions equal, dynamic ones inside the profile, and Data as long
 // as the shape says.
 func checkInput(in TensorDesc, prof *Profile, t pipeline.Tensor) ([]int64, error) {
-	if len(t.Shape) != len(in.Shape) {
-		return nil, fmt.Errorf("trt: input %q: got shape %v, the engine wants rank %d (%s)", in.Name, t.Shape, len(in.Shape), dimsString(in.Shape))
+	dims, n, err := checkShape(in, prof, t.Shape)
+	if err != nil {
+		return nil, err
 	}
-	dims := make([]int64, len(t.Shape))
+	if int64(len(t.Data)) != n {
+		return nil, fmt.Errorf("trt: input %q: shape %v needs %d values, got %d", in.Name, t.Shape, n, len(t.Data))
+	}
+	return dims, nil
+}
+
+// checkShape checks an input shape against the engine's input (rank, fixed
+// dimensions, profile) and returns it as dims and its number of values.
+func checkShape(in TensorDesc, prof *Profile, shape []int) ([]int64, int64, error) {
+	if len(shape) != len(in.Shape) {
+		return nil, 0, fmt.Errorf("trt: input %q: got shape %v, the engine wants rank %d (%s)", in.Name, shape, len(in.Shape), dimsString(in.Shape))
+	}
+	dims := make([]int64, len(shape))
 	n := int64(1)
-	for i, v := range t.Shape {
+	for i, v := range shape {
 		d := int64(v)
 		dims[i] = d
 		n *= d
 		if in.Shape[i] >= 0 {
 			if d != in.Shape[i] {
-				return nil, fmt.Errorf("trt: input %q: dimension %d is %d, the engine wants %d (%s)", in.Name, i, d, in.Shape[i], dimsString(in.Shape))
+				return nil, 0, fmt.Errorf("trt: input %q: dimension %d is %d, the engine wants %d (%s)", in.Name, i, d, in.Shape[i], dimsString(in.Shape))
 			}
 			continue
 		}
 		if prof == nil {
-			return nil, fmt.Errorf("trt: input %q has a dynamic dimension %d but the engine has no profile", in.Name, i)
+			return nil, 0, fmt.Errorf("trt: input %q has a dynamic dimension %d but the engine has no profile", in.Name, i)
 		}
 		if d < prof.Min[i] || d > prof.Max[i] {
 			what := fmt.Sprintf("dimension %d", i)
 			if i == 0 {
 				what = "batch"
 			}
-			return nil, fmt.Errorf("%w: input %q: %s %d is outside %d..%d (profile %s)", ErrBatchTooLarge, in.Name, what, d, prof.Min[i], prof.Max[i], prof)
+			return nil, 0, fmt.Errorf("%w: input %q: %s %d is outside %d..%d (profile %s)", ErrBatchTooLarge, in.Name, what, d, prof.Min[i], prof.Max[i], prof)
 		}
 	}
-	if int64(len(t.Data)) != n {
-		return nil, fmt.Errorf("trt: input %q: shape %v needs %d values, got %d", in.Name, t.Shape, n, len(t.Data))
-	}
-	return dims, nil
+	return dims, n, nil
 }
 
 // halfToFloat32 converts an IEEE 754 binary16 value.

@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
 // Built reports whether this binary has TensorRT support (-tags tensorrt).
@@ -455,10 +456,11 @@ type Engine struct {
 var _ pipeline.Engine = (*Engine)(nil)
 
 type request struct {
-	input pipeline.Tensor
-	out   []pipeline.Tensor
-	err   error
-	reply chan struct{}
+	input  pipeline.Tensor
+	frames []FrameView // set for InferFrames
+	out    []pipeline.Tensor
+	err    error
+	reply  chan struct{}
 }
 
 // Open loads the model (see Load) and makes one Engine that owns it.
@@ -508,7 +510,9 @@ func (e *Engine) loop(ready chan<- error) {
 
 	var ctx *C.trt_context
 	var bufs []*buffer
+	var st staging
 	defer func() {
+		st.free() // nothing is queued: every call ends with the stream idle
 		if ctx != nil {
 			C.trt_context_destroy(ctx)
 		}
@@ -577,7 +581,11 @@ func (e *Engine) loop(ready chan<- error) {
 			return
 		case r = <-e.reqs:
 		}
-		r.out, r.err = e.run(ctx, bufs, &current, cp, r.input)
+		if r.frames != nil {
+			r.out, r.err = e.runFrames(ctx, bufs, &current, cp, &st, r.frames)
+		} else {
+			r.out, r.err = e.run(ctx, bufs, &current, cp, r.input)
+		}
 		close(r.reply)
 	}
 }
@@ -591,16 +599,8 @@ func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []
 	if err != nil {
 		return nil, err
 	}
-	if !equalDims(dims, *current) {
-		if err := setShape(ctx, in.name, dims); err != nil {
-			return nil, err
-		}
-		for _, b := range bufs[1:] {
-			if b.shape, err = tensorShape(ctx, b.name, b.desc.Name); err != nil {
-				return nil, err
-			}
-		}
-		*current = dims
+	if err := reshape(ctx, bufs, current, dims); err != nil {
+		return nil, err
 	}
 	n := len(input.Data)
 	switch in.desc.DType {
@@ -613,6 +613,32 @@ func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []
 		}
 	}
 	cp[0] = C.trt_copy{dst: in.dev, src: in.host, bytes: C.size_t(n * in.desc.DType.Size())}
+	return execute(ctx, bufs, cp, 1)
+}
+
+// reshape sets the input shape to dims if it is not already, and reads the
+// output shapes that follow from it.
+func reshape(ctx *C.trt_context, bufs []*buffer, current *[]int64, dims []int64) error {
+	if equalDims(dims, *current) {
+		return nil
+	}
+	if err := setShape(ctx, bufs[0].name, dims); err != nil {
+		return err
+	}
+	var err error
+	for _, b := range bufs[1:] {
+		if b.shape, err = tensorShape(ctx, b.name, b.desc.Name); err != nil {
+			return err
+		}
+	}
+	*current = dims
+	return nil
+}
+
+// execute runs the shim's copy-in (cp[:nIn]), enqueueV3 and copy-out on the
+// context's stream, waits, and returns the outputs as views of the pinned
+// buffers (float16 ones converted).
+func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pipeline.Tensor, error) {
 	for i, b := range bufs[1:] {
 		nb, err := bufferBytes(b.shape, b.desc.DType)
 		if err != nil {
@@ -621,10 +647,14 @@ func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []
 		if nb > b.bytes {
 			return nil, fmt.Errorf("trt: output %q of shape %s outgrew its buffer (%d > %d bytes)", b.desc.Name, dimsString(b.shape), nb, b.bytes)
 		}
-		cp[1+i] = C.trt_copy{dst: b.host, src: b.dev, bytes: C.size_t(nb)}
+		cp[nIn+i] = C.trt_copy{dst: b.host, src: b.dev, bytes: C.size_t(nb)}
+	}
+	var h2d *C.trt_copy
+	if nIn > 0 {
+		h2d = &cp[0]
 	}
 	var msg *C.char
-	if err := call("infer", C.trt_context_run(ctx, &cp[0], 1, &cp[1], C.int32_t(len(bufs)-1), &msg), msg); err != nil {
+	if err := call("infer", C.trt_context_run(ctx, h2d, C.int32_t(nIn), &cp[nIn], C.int32_t(len(bufs)-1), &msg), msg); err != nil {
 		return nil, err
 	}
 	out := make([]pipeline.Tensor, 0, len(bufs)-1)
@@ -651,6 +681,50 @@ func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []
 		out = append(out, pipeline.Tensor{Name: b.desc.Name, Shape: shape, Data: data})
 	}
 	return out, nil
+}
+
+// runFrames does one inference from raw frames on the Engine's thread:
+// each frame is copied into the pinned staging buffer and uploaded on the
+// context's stream, the CUDA preprocessing writes it into its batch slot
+// of the input binding (in the binding's own type), then enqueueV3 and the
+// output copies follow on the same stream. Nothing of the frames is kept.
+func (e *Engine) runFrames(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []C.trt_copy, st *staging, frames []FrameView) ([]pipeline.Tensor, error) {
+	in := bufs[0]
+	dims, err := checkFrames(in.desc, e.m.plan.profile, frames)
+	if err != nil {
+		return nil, err
+	}
+	if err := reshape(ctx, bufs, current, dims); err != nil {
+		return nil, err
+	}
+	offs, total := stagingLayout(frames)
+	if err := st.reserve(total); err != nil {
+		return nil, err
+	}
+	slot := int(dims[1] * dims[2] * dims[3] * int64(in.desc.DType.Size()))
+	s := cuda.StreamFrom(C.trt_context_stream(ctx))
+	host := st.host.Bytes()
+	for i, f := range frames {
+		p := f.Prep
+		p.SrcBatchStride = 0
+		p.FP16 = in.desc.DType == Float16
+		n := int(p.InputBytes(1))
+		copy(host[offs[i]:offs[i]+n], f.Data[:n])
+		src := unsafe.Add(st.dev.Ptr(), offs[i])
+		if err := cuda.UploadAsync(s, src, unsafe.Add(st.host.Ptr(), offs[i]), n); err != nil {
+			_ = s.Sync()
+			return nil, fmt.Errorf("trt: frame %d: %w", i, err)
+		}
+		if err := cuda.PreprocessAsync(s, src, unsafe.Add(in.dev, i*slot), 1, p); err != nil {
+			_ = s.Sync()
+			return nil, fmt.Errorf("trt: frame %d: %w", i, err)
+		}
+	}
+	out, err := execute(ctx, bufs, cp, 0)
+	if err != nil {
+		_ = s.Sync() // the staging buffer must be idle before the next call writes it
+	}
+	return out, err
 }
 
 func setShape(ctx *C.trt_context, name *C.char, dims []int64) error {
@@ -686,6 +760,35 @@ func (e *Engine) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.T
 	case e.reqs <- r:
 	case <-e.done:
 		return nil, errors.New("trt: infer: engine is closed")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	<-r.reply
+	return r.out, r.err
+}
+
+// InferFrames runs the engine on raw BGR8 frames, preprocessed on the GPU:
+// each frame crosses the bus once (pinned staging buffer, asynchronous
+// copy on the context's stream) and the CUDA kernel writes it, resized,
+// padded, colour-ordered and normalized as its Prep says, straight into
+// batch slot i of the engine's input binding, in the binding's type
+// (float32 or float16). All frames must have the same Prep.DstW x DstH,
+// and their number must lie in the engine's batch profile. Frame data is
+// only read during the call. The returned tensors are as Infer's: valid
+// until the next call or Close. A binary built without -tags cuda returns
+// ErrNoCUDA.
+func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]pipeline.Tensor, error) {
+	if !cuda.Built {
+		return nil, ErrNoCUDA
+	}
+	if len(frames) == 0 {
+		return nil, errors.New("trt: infer frames: no frames")
+	}
+	r := &request{frames: frames, reply: make(chan struct{})}
+	select {
+	case e.reqs <- r:
+	case <-e.done:
+		return nil, errors.New("trt: infer frames: engine is closed")
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -497,6 +497,8 @@ trt_status trt_context_create(trt_engine* e, trt_context** out, char** err) {
 
 void trt_context_destroy(trt_context* c) { delete c; }
 
+void* trt_context_stream(trt_context* c) { return c != nullptr ? static_cast<void*>(c->stream) : nullptr; }
+
 trt_status trt_context_set_input_shape(trt_context* c, char const* name, int32_t nb_dims, int64_t const* dims,
                                        char** err) {
     return guard(err, [&]() -> trt_status {

@@ -138,7 +138,11 @@ trt_status trt_context_set_input_shape(trt_context* c, const char* name, int32_t
 trt_status trt_context_tensor_shape(trt_context* c, const char* name, int32_t* nb_dims, int64_t* dims, char** err);
 /* dev must stay allocated while the context may run (256-byte aligned: cudaMalloc's). */
 trt_status trt_context_set_address(trt_context* c, const char* name, void* dev, char** err);
-/* Copies h2d, enqueueV3, copies d2h, all on the context's stream, then waits for it. */
+/* The context's cudaStream_t, for work queued before trt_context_run (the
+   CUDA preprocessing that writes the input binding). Owned by the context. */
+void* trt_context_stream(trt_context* c);
+/* Copies h2d, enqueueV3, copies d2h, all on the context's stream, then waits
+   for it. n_h2d may be 0 when the input binding was filled on the stream. */
 trt_status trt_context_run(trt_context* c, const trt_copy* h2d, int32_t n_h2d, const trt_copy* d2h, int32_t n_d2h,
                            char** err);
 

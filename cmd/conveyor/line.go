@@ -217,12 +217,17 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	// Stages. Each constructor's Processor is closed by the line once added;
 	// until then, by us.
 	link := pipeline.LinkOptions{Queue: cfg.Queue}
-	pre, err := model.NewPreprocess()
-	if err != nil {
-		b.abandon(opened)
-		return nil, err
+	// With TensorRT and the CUDA kernels, preprocessing happens on the GPU
+	// inside the inference stage: a frame crosses the bus once.
+	gpu := backend == "tensorrt" && trt.FramesBuilt
+	if !gpu {
+		pre, err := model.NewPreprocess()
+		if err != nil {
+			b.abandon(opened)
+			return nil, err
+		}
+		b.line.AddStage("preprocess", link, pre)
 	}
-	b.line.AddStage("preprocess", link, pre)
 	var engines []pipeline.Engine
 	for i := 0; i < cfg.InferWorkers; i++ {
 		e, err := newEngine()
@@ -235,18 +240,34 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		}
 		engines = append(engines, e)
 	}
+	// Each worker takes over its engine: closing the worker closes it.
+	single := make([]pipeline.Processor, 0, len(engines))
+	batch := make([]pipeline.BatchProcessor, 0, len(engines))
+	name := "infer"
+	for i, e := range engines {
+		if gpu {
+			name = "gpu-infer"
+			fe, _ := e.(infer.FrameEngine)
+			g, err := infer.NewGPUInfer(model.Spec, model.Input, fe)
+			if err != nil {
+				for _, e := range engines[i:] {
+					_ = e.Close()
+				}
+				for _, w := range single {
+					_ = w.Close()
+				}
+				b.abandon(opened)
+				return nil, err
+			}
+			single, batch = append(single, g), append(batch, g)
+			continue
+		}
+		single, batch = append(single, infer.NewInfer(e)), append(batch, infer.NewBatchInfer(e))
+	}
 	if cfg.Batch > 1 {
-		workers := make([]pipeline.BatchProcessor, len(engines))
-		for i, e := range engines {
-			workers[i] = infer.NewBatchInfer(e)
-		}
-		b.line.AddBatchStage("infer", pipeline.BatchOptions{LinkOptions: link, Max: cfg.Batch, Timeout: cfg.BatchTimeout}, workers...)
+		b.line.AddBatchStage(name, pipeline.BatchOptions{LinkOptions: link, Max: cfg.Batch, Timeout: cfg.BatchTimeout}, batch...)
 	} else {
-		workers := make([]pipeline.Processor, len(engines))
-		for i, e := range engines {
-			workers[i] = infer.NewInfer(e)
-		}
-		b.line.AddStage("infer", link, workers...)
+		b.line.AddStage(name, link, single...)
 	}
 	dec, err := model.NewDecode()
 	if err != nil {
@@ -289,6 +310,9 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	if cfg.HTTP != "" {
 		// Last: the web server probes every stage that exists now.
 		var collectors []prometheus.Collector
+		if m := matsCollector(); m != nil {
+			collectors = append(collectors, m)
+		}
 		if b.mq != nil {
 			collectors = append(collectors, mqCollector(b.mq))
 		}

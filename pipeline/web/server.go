@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -145,6 +146,11 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.HandleFunc("GET /stream/{id}", s.handleStream)
 	mux.HandleFunc("GET /{$}", s.handleIndex)
+	// Go's profiler, for memory that grows over days: the server listens on
+	// loopback unless told otherwise.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {

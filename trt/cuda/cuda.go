@@ -119,7 +119,18 @@ func (b *Buffer) Download(dst []byte) error {
 }
 
 // Stream is a non-blocking CUDA stream. Close it once; Close is idempotent.
-type Stream struct{ s unsafe.Pointer }
+type Stream struct {
+	s        unsafe.Pointer
+	borrowed bool
+}
+
+// StreamFrom wraps a cudaStream_t created elsewhere (a TensorRT execution
+// context's), so that kernels can be queued on it. Close does not destroy
+// a borrowed stream: its owner does.
+func StreamFrom(s unsafe.Pointer) *Stream { return &Stream{s: s, borrowed: true} }
+
+// Ptr is the cudaStream_t.
+func (s *Stream) Ptr() unsafe.Pointer { return s.s }
 
 // NewStream creates a stream.
 func NewStream() (*Stream, error) {
@@ -140,7 +151,9 @@ func (s *Stream) Sync() error {
 // Close destroys the stream.
 func (s *Stream) Close() {
 	if s != nil && s.s != nil {
-		C.cv_stream_destroy(s.s)
+		if !s.borrowed {
+			C.cv_stream_destroy(s.s)
+		}
 		s.s = nil
 	}
 }
@@ -180,6 +193,55 @@ func (e *Event) Close() {
 		C.cv_event_destroy(e.e)
 		e.e = nil
 	}
+}
+
+// HostBuffer is pinned (page-locked) host memory: the staging area from
+// which frames are uploaded asynchronously. Free it once; Free is
+// idempotent.
+type HostBuffer struct {
+	ptr  unsafe.Pointer
+	size int
+}
+
+// HostAlloc allocates n bytes of pinned host memory.
+func HostAlloc(n int) (*HostBuffer, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("cuda: host alloc: size must be positive, not %d", n)
+	}
+	h := &HostBuffer{size: n}
+	var msg *C.char
+	if err := status(C.cv_host_alloc(C.size_t(n), &h.ptr, &msg), msg); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Bytes is the buffer as a slice (C memory: valid until Free).
+func (h *HostBuffer) Bytes() []byte { return unsafe.Slice((*byte)(h.ptr), h.size) }
+
+// Ptr is the host address.
+func (h *HostBuffer) Ptr() unsafe.Pointer { return h.ptr }
+
+// Size is the buffer's size in bytes.
+func (h *HostBuffer) Size() int { return h.size }
+
+// Free releases the memory. Work queued on a stream that reads it must
+// have finished.
+func (h *HostBuffer) Free() {
+	if h != nil && h.ptr != nil {
+		C.cv_host_free(h.ptr)
+		h.ptr = nil
+	}
+}
+
+// UploadAsync queues a copy of n bytes from pinned host memory src to
+// device memory dst on s. src must not change until s has passed the copy.
+func UploadAsync(s *Stream, dst, src unsafe.Pointer, n int) error {
+	if n <= 0 || dst == nil || src == nil {
+		return fmt.Errorf("cuda: upload: bad copy of %d bytes", n)
+	}
+	var msg *C.char
+	return status(C.cv_memcpy_htod_async(dst, src, C.size_t(n), s.s, &msg), msg)
 }
 
 // CopyAsync queues a device-to-device copy of n bytes on s.

@@ -10,6 +10,11 @@
 // point returns ErrNotBuilt. The CPU references (PreprocessCPU,
 // PixelateCPU) and the geometry are plain Go, built and tested everywhere.
 //
+// The TensorRT path (trt.Engine.InferFrames) queues the kernels on a
+// TensorRT execution context's stream (StreamFrom, which does not own it):
+// frames go from pinned host memory (HostAlloc) to the GPU with UploadAsync
+// and are preprocessed straight into the engine's input binding.
+//
 // Threading: a Stream, and the Buffers and Pixelator used with it, belong
 // to one goroutine at a time; calls on a stream run in order on the GPU.
 // Buffers are device memory owned by the caller: Free each once.

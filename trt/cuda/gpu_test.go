@@ -246,3 +246,129 @@ func BenchmarkPixelate(b *testing.B) {
 	b.Cleanup(px.Close)
 	timeKernel(b, s, 2*16*200*200*3, func() error { return px.PixelateAsync(s, img.Ptr(), 1920, 1080, 5760, boxes, 16) })
 }
+
+// TestUploadPreprocessIntoSlots is the TensorRT path's use of the kernels:
+// frames of different sizes are copied into pinned staging memory,
+// uploaded asynchronously, and each is preprocessed into its batch slot of
+// one input tensor (as TensorRT's device input binding), with an explicit
+// resize inside a padded input (models.Plan's PadRightBottom).
+func TestUploadPreprocessIntoSlots(t *testing.T) {
+	needGPU(t)
+	type frame struct{ w, h, stride int }
+	frames := []frame{{1920, 1080, 5760}, {1280, 720, 3840 + 64}, {640, 480, 1920}}
+	const dstW, dstH = 640, 384
+	inner := func(f frame) (int, int) { // fit 640x360 keeping the aspect, like models.Plan
+		k := min(640.0/float64(f.w), 360.0/float64(f.h))
+		return min(640, int(math.Round(float64(f.w)*k))), min(360, int(math.Round(float64(f.h)*k)))
+	}
+	for _, fp16 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fp32", true: "fp16"}[fp16], func(t *testing.T) {
+			s, err := NewStream()
+			require.NoError(t, err)
+			defer s.Close()
+			borrowed := StreamFrom(s.Ptr())
+			var total int
+			offs := make([]int, len(frames))
+			srcs := make([][]byte, len(frames))
+			ps := make([]Preprocess, len(frames))
+			for i, f := range frames {
+				rw, rh := inner(f)
+				ps[i] = Preprocess{SrcW: f.w, SrcH: f.h, SrcStride: f.stride, DstW: dstW, DstH: dstH, ResizeW: rw, ResizeH: rh,
+					FP16: fp16, SwapRB: i == 1, Mean: [3]float32{127, 127, 127}, Scale: [3]float32{1.0 / 128, 1.0 / 128, 1.0 / 128}}
+				srcs[i] = noise(int(ps[i].InputBytes(1)), int64(11+i))
+				offs[i] = total
+				total += (len(srcs[i]) + 255) &^ 255
+			}
+			host, err := HostAlloc(total)
+			require.NoError(t, err)
+			defer host.Free()
+			dev, err := Malloc(total)
+			require.NoError(t, err)
+			defer dev.Free()
+			slot := ps[0].OutputBytes(1)
+			out, err := Malloc(slot * len(frames))
+			require.NoError(t, err)
+			defer out.Free()
+			for i := range frames {
+				copy(host.Bytes()[offs[i]:], srcs[i])
+				src := unsafe.Add(dev.Ptr(), offs[i])
+				require.NoError(t, UploadAsync(borrowed, src, unsafe.Add(host.Ptr(), offs[i]), len(srcs[i])))
+				require.NoError(t, PreprocessAsync(borrowed, src, unsafe.Add(out.Ptr(), i*slot), 1, ps[i]))
+			}
+			require.NoError(t, borrowed.Sync())
+			borrowed.Close() // does not destroy s
+			require.NoError(t, s.Sync(), "the owner's stream is still alive")
+
+			raw := make([]byte, slot*len(frames))
+			require.NoError(t, out.Download(raw))
+			n := ps[0].OutputLen(1)
+			for i := range frames {
+				want := make([]float32, n)
+				require.NoError(t, PreprocessCPU(srcs[i], 1, ps[i], want))
+				maxErr := 0.0
+				for j := 0; j < n; j++ {
+					var got float32
+					if fp16 {
+						got = halfToFloat(uint16(raw[i*slot+2*j]) | uint16(raw[i*slot+2*j+1])<<8)
+						want[j] = RoundHalf(want[j])
+					} else {
+						got = math.Float32frombits(uint32(raw[i*slot+4*j]) | uint32(raw[i*slot+4*j+1])<<8 | uint32(raw[i*slot+4*j+2])<<16 | uint32(raw[i*slot+4*j+3])<<24)
+					}
+					maxErr = math.Max(maxErr, math.Abs(float64(got-want[j])))
+				}
+				// Normalized values lie in [-1, 1]: fp16 steps there are <= 2^-11.
+				limit := 1e-4
+				if fp16 {
+					limit = 1.0 / 1024
+				}
+				t.Logf("slot %d (%dx%d → %dx%d in %dx%d): max abs error %.3g", i, frames[i].w, frames[i].h, ps[i].ResizeW, ps[i].ResizeH, dstW, dstH, maxErr)
+				assert.LessOrEqual(t, maxErr, limit, "slot %d", i)
+			}
+		})
+	}
+}
+
+// BenchmarkUploadH2D is the bus yardstick: 8 1080p BGR frames from pinned
+// host memory to the GPU.
+func BenchmarkUploadH2D(b *testing.B) {
+	s := benchStream(b)
+	n := 8 * 1920 * 1080 * 3
+	host, err := HostAlloc(n)
+	require.NoError(b, err)
+	b.Cleanup(host.Free)
+	copy(host.Bytes(), noise(n, 5))
+	dev := devNoise(b, n)
+	timeKernel(b, s, int64(n), func() error { return UploadAsync(s, dev.Ptr(), host.Ptr(), n) })
+}
+
+// BenchmarkUploadPreprocess is what the TensorRT path does per batch of 8
+// 1080p frames: upload each from pinned memory and preprocess it into its
+// slot of a 8x3x384x640 input (YuNet 2023mar at 640, fp16 and fp32).
+// Bytes: the frames crossing the bus.
+func BenchmarkUploadPreprocess(b *testing.B) {
+	for _, fp16 := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fp32_b8", true: "fp16_b8"}[fp16], func(b *testing.B) {
+			s := benchStream(b)
+			p := Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360, FP16: fp16}
+			frame := int(p.InputBytes(1))
+			host, err := HostAlloc(8 * frame)
+			require.NoError(b, err)
+			b.Cleanup(host.Free)
+			copy(host.Bytes(), noise(8*frame, 5))
+			dev := devNoise(b, 8*frame)
+			out := devNoise(b, 8*p.OutputBytes(1))
+			timeKernel(b, s, int64(8*frame), func() error {
+				for i := 0; i < 8; i++ {
+					src := unsafe.Add(dev.Ptr(), i*frame)
+					if err := UploadAsync(s, src, unsafe.Add(host.Ptr(), i*frame), frame); err != nil {
+						return err
+					}
+					if err := PreprocessAsync(s, src, unsafe.Add(out.Ptr(), i*p.OutputBytes(1)), 1, p); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+}

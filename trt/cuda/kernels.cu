@@ -223,6 +223,19 @@ int cv_memcpy_dtod_async(void* dst, const void* src, size_t bytes, void* stream,
     return check(err, "cuda: copy on device",
                  cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)));
 }
+int cv_host_alloc(size_t bytes, void** out, char** err) {
+    *out = nullptr;
+    cudaError_t e = cudaHostAlloc(out, bytes, cudaHostAllocDefault);
+    if (e != cudaSuccess) cudaGetLastError();
+    return check(err, "cuda: allocate pinned memory", e);
+}
+void cv_host_free(void* p) {
+    if (p) cudaFreeHost(p);
+}
+int cv_memcpy_htod_async(void* dst, const void* src, size_t bytes, void* stream, char** err) {
+    return check(err, "cuda: upload",
+                 cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, static_cast<cudaStream_t>(stream)));
+}
 int cv_stream_create(void** out, char** err) {
     cudaStream_t s = nullptr;
     int r = check(err, "cuda: create stream", cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));

@@ -39,6 +39,11 @@ void cv_dev_free(void* p);
 int cv_memcpy_htod(void* dst, const void* src, size_t bytes, char** err);
 int cv_memcpy_dtoh(void* dst, const void* src, size_t bytes, char** err);
 int cv_memcpy_dtod_async(void* dst, const void* src, size_t bytes, void* stream, char** err);
+/* Pinned (page-locked) host memory, for asynchronous uploads. */
+int cv_host_alloc(size_t bytes, void** out, char** err);
+void cv_host_free(void* p);
+/* src must be pinned host memory that stays untouched until the stream passes the copy. */
+int cv_memcpy_htod_async(void* dst, const void* src, size_t bytes, void* stream, char** err);
 int cv_stream_create(void** out, char** err);
 void cv_stream_destroy(void* s);
 int cv_stream_sync(void* s, char** err);

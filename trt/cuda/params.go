@@ -25,6 +25,12 @@ type Preprocess struct {
 	// Center puts a letterboxed picture in the middle; otherwise it sits
 	// top-left (YuNet pads right and bottom).
 	Center bool
+	// ResizeW, ResizeH, when both > 0, are the exact size of the resized
+	// picture inside DstW x DstH (at the top-left, or centred with Center);
+	// the rest is padding. They override Letterbox: use them to reproduce a
+	// plan computed elsewhere (models.Plan, whose padded input is a multiple
+	// of 32 while the picture keeps the aspect of the size asked for).
+	ResizeW, ResizeH int
 	// PadValue is the raw pixel value (0–255) of the padding.
 	PadValue float32
 	// SwapRB makes output channel 0 red (RGB); otherwise blue (BGR).
@@ -52,6 +58,9 @@ func (p *Preprocess) Validate() error {
 	if p.SrcStride < 3*p.SrcW {
 		return fmt.Errorf("cuda: preprocess: stride %d is less than 3*width %d", p.SrcStride, 3*p.SrcW)
 	}
+	if p.ResizeW < 0 || p.ResizeH < 0 || p.ResizeW > p.DstW || p.ResizeH > p.DstH || (p.ResizeW == 0) != (p.ResizeH == 0) {
+		return fmt.Errorf("cuda: preprocess: resize %dx%d does not fit in %dx%d", p.ResizeW, p.ResizeH, p.DstW, p.DstH)
+	}
 	if p.SrcBatchStride != 0 && p.SrcBatchStride < int64(p.SrcStride)*int64(p.SrcH) {
 		return fmt.Errorf("cuda: preprocess: batch stride %d is less than a frame (%d)", p.SrcBatchStride, p.SrcStride*p.SrcH)
 	}
@@ -78,13 +87,16 @@ func (p *Preprocess) scale(c int) float32 {
 // Geometry computes where the frame goes in the input.
 func (p *Preprocess) Geometry() Geometry {
 	g := Geometry{InnerW: p.DstW, InnerH: p.DstH}
-	if p.Letterbox {
+	switch {
+	case p.ResizeW > 0 && p.ResizeH > 0:
+		g.InnerW, g.InnerH = min(p.ResizeW, p.DstW), min(p.ResizeH, p.DstH)
+	case p.Letterbox:
 		s := math.Min(float64(p.DstW)/float64(p.SrcW), float64(p.DstH)/float64(p.SrcH))
 		g.InnerW = max(1, min(p.DstW, int(math.Round(float64(p.SrcW)*s))))
 		g.InnerH = max(1, min(p.DstH, int(math.Round(float64(p.SrcH)*s))))
-		if p.Center {
-			g.PadX, g.PadY = (p.DstW-g.InnerW)/2, (p.DstH-g.InnerH)/2
-		}
+	}
+	if p.Center {
+		g.PadX, g.PadY = (p.DstW-g.InnerW)/2, (p.DstH-g.InnerH)/2
 	}
 	g.ScaleX = float32(g.InnerW) / float32(p.SrcW)
 	g.ScaleY = float32(g.InnerH) / float32(p.SrcH)

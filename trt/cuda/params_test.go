@@ -19,6 +19,9 @@ func TestGeometry(t *testing.T) {
 		{"letterbox top-left", Preprocess{SrcW: 1920, SrcH: 1080, DstW: 640, DstH: 640, Letterbox: true}, Geometry{InnerW: 640, InnerH: 360, ScaleX: 1.0 / 3, ScaleY: 1.0 / 3}},
 		{"letterbox centred", Preprocess{SrcW: 1920, SrcH: 1080, DstW: 640, DstH: 640, Letterbox: true, Center: true}, Geometry{InnerW: 640, InnerH: 360, PadY: 140, ScaleX: 1.0 / 3, ScaleY: 1.0 / 3}},
 		{"letterbox portrait", Preprocess{SrcW: 480, SrcH: 640, DstW: 320, DstH: 320, Letterbox: true, Center: true}, Geometry{InnerW: 240, InnerH: 320, PadX: 40, ScaleX: 0.5, ScaleY: 0.5}},
+		{"explicit resize top-left", Preprocess{SrcW: 1920, SrcH: 1080, DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360}, Geometry{InnerW: 640, InnerH: 360, ScaleX: 1.0 / 3, ScaleY: 1.0 / 3}},
+		{"explicit resize overrides letterbox", Preprocess{SrcW: 1920, SrcH: 1080, DstW: 640, DstH: 640, Letterbox: true, ResizeW: 600, ResizeH: 300}, Geometry{InnerW: 600, InnerH: 300, ScaleX: 600.0 / 1920, ScaleY: 300.0 / 1080}},
+		{"explicit resize centred", Preprocess{SrcW: 100, SrcH: 100, DstW: 64, DstH: 64, ResizeW: 32, ResizeH: 48, Center: true}, Geometry{InnerW: 32, InnerH: 48, PadX: 16, PadY: 8, ScaleX: 0.32, ScaleY: 0.48}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +47,10 @@ func TestPreprocessValidate(t *testing.T) {
 		{"short stride", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 11, DstW: 2, DstH: 2}, false},
 		{"short batch stride", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, SrcBatchStride: 47, DstW: 2, DstH: 2}, false},
 		{"huge output", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, DstW: 1 << 16, DstH: 2}, false},
+		{"resize inside", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, DstW: 2, DstH: 2, ResizeW: 2, ResizeH: 1}, true},
+		{"resize larger than input", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, DstW: 2, DstH: 2, ResizeW: 3, ResizeH: 1}, false},
+		{"resize half given", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, DstW: 2, DstH: 2, ResizeW: 2}, false},
+		{"negative resize", Preprocess{SrcW: 4, SrcH: 4, SrcStride: 12, DstW: 2, DstH: 2, ResizeW: -1, ResizeH: -1}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,33 @@ type Stream struct{}
 // NewStream returns ErrNotBuilt.
 func NewStream() (*Stream, error) { return nil, ErrNotBuilt }
 
+// StreamFrom wraps a stream made elsewhere; without CUDA nothing can use it.
+func StreamFrom(s unsafe.Pointer) *Stream { return &Stream{} }
+
+// Ptr returns nil.
+func (s *Stream) Ptr() unsafe.Pointer { return nil }
+
+// HostBuffer is pinned host memory; without CUDA none can exist.
+type HostBuffer struct{}
+
+// HostAlloc returns ErrNotBuilt.
+func HostAlloc(n int) (*HostBuffer, error) { return nil, ErrNotBuilt }
+
+// Bytes returns nil.
+func (h *HostBuffer) Bytes() []byte { return nil }
+
+// Ptr returns nil.
+func (h *HostBuffer) Ptr() unsafe.Pointer { return nil }
+
+// Size returns 0.
+func (h *HostBuffer) Size() int { return 0 }
+
+// Free does nothing.
+func (h *HostBuffer) Free() {}
+
+// UploadAsync returns ErrNotBuilt.
+func UploadAsync(s *Stream, dst, src unsafe.Pointer, n int) error { return ErrNotBuilt }
+
 // Sync returns ErrNotBuilt.
 func (s *Stream) Sync() error { return ErrNotBuilt }
 
