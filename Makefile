@@ -55,3 +55,5 @@ fuzz:
 
 clean:
 	rm -rf bin out
+
+include scripts/jetson.mk

@@ -18,7 +18,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 apt_pkgs=(build-essential pkg-config curl ca-certificates unzip git libopencv-dev ffmpeg)
-test_pkgs=(xvfb rabbitmq-server python3-opencv python3-pip chromium libpython3.11
+test_pkgs=(xvfb rabbitmq-server python3-opencv python3-pip chromium libpython3.11 systemd
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp)
 tests=0
 [ "${1:-}" = "--test" ] && tests=1
