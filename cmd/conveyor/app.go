@@ -23,6 +23,7 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			runCommand(),
+			benchCommand(),
 			engineCommand(),
 			consumeCommand(),
 			devicesCommand(),

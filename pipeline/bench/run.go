@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -478,6 +479,9 @@ func (r *runner) runGo(ctx context.Context, m Mode) (*Result, error) {
 		workers = append(workers, len(ws))
 	}
 	workers = append(workers, 1)
+	// Give the previous mode's memory back first, or the reset peak starts
+	// from it.
+	debug.FreeOSMemory()
 	rssOK := resetPeakRSS()
 	rec := newRecorder(names, r.total, r.o.Warmup)
 	res := &Result{Mode: m}
