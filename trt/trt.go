@@ -609,7 +609,7 @@ func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []
 	case Float16:
 		h := unsafe.Slice((*uint16)(in.host), n)
 		for i, v := range input.Data {
-			h[i] = float32ToHalf(v)
+			h[i] = cuda.FloatToHalf(v)
 		}
 	}
 	cp[0] = C.trt_copy{dst: in.dev, src: in.host, bytes: C.size_t(n * in.desc.DType.Size())}
@@ -675,7 +675,7 @@ func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pi
 			data = b.conv[:count]
 			h := unsafe.Slice((*uint16)(b.host), count)
 			for i := range data {
-				data[i] = halfToFloat32(h[i])
+				data[i] = cuda.HalfToFloat(h[i])
 			}
 		}
 		out = append(out, pipeline.Tensor{Name: b.desc.Name, Shape: shape, Data: data})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/trt/cuda"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -307,16 +308,16 @@ func TestHalf(t *testing.T) {
 		h uint16
 	}{{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {0.5, 0x3800}, {5.9604645e-08, 0x0001}}
 	for _, tt := range tests {
-		assert.Equal(t, tt.h, float32ToHalf(tt.f), "%v", tt.f)
-		assert.Equal(t, tt.f, halfToFloat32(tt.h), "%#x", tt.h)
+		assert.Equal(t, tt.h, cuda.FloatToHalf(tt.f), "%v", tt.f)
+		assert.Equal(t, tt.f, cuda.HalfToFloat(tt.h), "%#x", tt.h)
 	}
-	assert.Equal(t, uint16(0x7c00), float32ToHalf(1e6), "overflow is +Inf")
+	assert.Equal(t, uint16(0x7c00), cuda.FloatToHalf(1e6), "overflow is +Inf")
 	for i := 0; i < 1<<16; i++ {
 		h := uint16(i)
 		if h&0x7c00 == 0x7c00 && h&0x3ff != 0 {
 			continue // NaN payloads
 		}
-		assert.Equal(t, h, float32ToHalf(halfToFloat32(h)), "round trip %#x", h)
+		assert.Equal(t, h, cuda.FloatToHalf(cuda.HalfToFloat(h)), "round trip %#x", h)
 	}
 }
 

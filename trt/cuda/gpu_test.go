@@ -89,7 +89,7 @@ func TestPreprocessMatchesCPU(t *testing.T) {
 				h := make([]uint16, len(want))
 				require.NoError(t, ddst.Download(asBytes(h)))
 				for i := range h {
-					got[i] = halfToFloat(h[i])
+					got[i] = HalfToFloat(h[i])
 				}
 			} else {
 				require.NoError(t, ddst.Download(asBytes(got)))
@@ -309,7 +309,7 @@ func TestUploadPreprocessIntoSlots(t *testing.T) {
 				for j := 0; j < n; j++ {
 					var got float32
 					if fp16 {
-						got = halfToFloat(uint16(raw[i*slot+2*j]) | uint16(raw[i*slot+2*j+1])<<8)
+						got = HalfToFloat(uint16(raw[i*slot+2*j]) | uint16(raw[i*slot+2*j+1])<<8)
 						want[j] = RoundHalf(want[j])
 					} else {
 						got = math.Float32frombits(uint32(raw[i*slot+4*j]) | uint32(raw[i*slot+4*j+1])<<8 | uint32(raw[i*slot+4*j+2])<<16 | uint32(raw[i*slot+4*j+3])<<24)

@@ -233,9 +233,10 @@ func PixelateCPU(img []byte, w, h, stride int, cells []int32) error {
 
 // RoundHalf rounds a float32 to the nearest float16 value (what the FP16
 // kernel stores), returned as float32.
-func RoundHalf(f float32) float32 { return halfToFloat(floatToHalf(f)) }
+func RoundHalf(f float32) float32 { return HalfToFloat(FloatToHalf(f)) }
 
-func halfToFloat(h uint16) float32 {
+// HalfToFloat converts an IEEE 754 binary16 value to float32.
+func HalfToFloat(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h) & 0x3ff
@@ -255,7 +256,8 @@ func halfToFloat(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
 
-func floatToHalf(f float32) uint16 {
+// FloatToHalf converts a float32 to the nearest IEEE 754 binary16 value.
+func FloatToHalf(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23) & 0xff
