@@ -79,18 +79,26 @@ func (b *BatchSizes) Snapshot() []int64 {
 	return out
 }
 
+// asBatch gives a stage worker's batch form.
+func asBatch(p Processor) BatchProcessor {
+	if b, ok := p.(batchWorker); ok {
+		return b.BatchProcessor
+	}
+	return frameWorker{p}
+}
+
 // collectBatch waits for a first frame, then gathers more until the batch
 // is full, the timeout passes, or the link closes. An empty batch means the
 // link is closed (or ctx ended).
-func (n *stageNode) collectBatch(ctx context.Context, buf []*Frame, timer *time.Timer) []*Frame {
+func (n *stageNode) collectBatch(ctx context.Context, opts *BatchOptions, buf []*Frame, timer *time.Timer) []*Frame {
 	buf = buf[:0]
 	f, ok := n.input.recv(ctx)
 	if !ok {
 		return buf
 	}
 	buf = append(buf, f)
-	if n.batch.Timeout > 0 {
-		timer.Reset(n.batch.Timeout)
+	if opts.Timeout > 0 {
+		timer.Reset(opts.Timeout)
 		defer func() {
 			if !timer.Stop() {
 				select {
@@ -100,8 +108,8 @@ func (n *stageNode) collectBatch(ctx context.Context, buf []*Frame, timer *time.
 			}
 		}()
 	}
-	for len(buf) < n.batch.Max {
-		if n.batch.Timeout <= 0 {
+	for len(buf) < opts.Max {
+		if opts.Timeout <= 0 {
 			select {
 			case f, ok := <-n.input.ch:
 				if !ok {
@@ -128,12 +136,28 @@ func (n *stageNode) collectBatch(ctx context.Context, buf []*Frame, timer *time.
 	return buf
 }
 
-// runBatches is runParallel for batches: a dispatcher forms batches and
-// numbers them, workers process them, a collector emits their frames in
-// order.
+// frameWorker runs a per-frame Processor on batches of one, so that a stage
+// with several workers is a batch stage with Max 1.
+type frameWorker struct{ Processor }
+
+func (w frameWorker) ProcessBatch(ctx context.Context, fs []*Frame) error {
+	return w.Process(ctx, fs[0])
+}
+
+// runBatches spreads the stage's work over its workers and keeps the order:
+// a dispatcher forms batches (of one, for a per-frame stage) and numbers
+// them into a ring of slots, workers fill the slots, and a collector empties
+// them in number order and emits their frames one by one. Slots and their
+// buffers are reused, so the steady state allocates nothing.
 func (n *stageNode) runBatches(ctx context.Context, out *link) error {
+	// A worker's fatal error must stop the dispatcher and the other workers
+	// before the caller gets to cancel the whole line.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	opts := n.batch
+	if opts == nil {
+		opts = &BatchOptions{Max: 1}
+	}
 	type job struct {
 		frames []*Frame
 		slot   int
@@ -144,7 +168,7 @@ func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 	bufs := make([][]*Frame, len(slots)) // batch buffers, reused with their slot
 	for i := range slots {
 		slots[i] = make(chan []*Frame, 1)
-		bufs[i] = make([]*Frame, 0, n.batch.Max)
+		bufs[i] = make([]*Frame, 0, opts.Max)
 	}
 	jobs := make(chan job, workers)
 	order := make(chan int, ahead)
@@ -165,13 +189,15 @@ func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 		timer.Stop()
 		next := 0
 		for {
-			batch := n.collectBatch(ctx, bufs[next], timer)
+			batch := n.collectBatch(ctx, opts, bufs[next], timer)
 			if len(batch) == 0 {
 				return
 			}
 			n.metrics.in.Add(int64(len(batch)))
 			n.metrics.sampleQueue()
-			n.metrics.batches.add(len(batch))
+			if n.metrics.batches != nil {
+				n.metrics.batches.add(len(batch))
+			}
 			select {
 			case order <- next:
 			case <-ctx.Done():
@@ -203,7 +229,7 @@ func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 					releaseAll(kept)
 				}
 			}
-		}(p.(batchWorker).BatchProcessor)
+		}(asBatch(p))
 	}
 	var result error
 collect:

@@ -399,7 +399,7 @@ func (n *stageNode) run(ctx context.Context, out *link) error {
 	if len(n.workers) == 1 {
 		return n.runSerial(ctx, out)
 	}
-	return n.runParallel(ctx, out)
+	return n.runBatches(ctx, out) // batches of one: N workers, order kept
 }
 
 func (n *stageNode) emit(ctx context.Context, out *link, f *Frame) error {
@@ -428,122 +428,6 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 			return nil
 		}
 	}
-}
-
-// runParallel spreads frames over the workers and restores their order: a
-// dispatcher hands each frame a numbered slot, workers fill the slots, and a
-// collector empties them in number order. Slots are reused, so the steady
-// state allocates nothing.
-func (n *stageNode) runParallel(ctx context.Context, out *link) error {
-	type job struct {
-		f    *Frame
-		slot int
-	}
-	// A worker's fatal error must stop the dispatcher and the other workers
-	// before the caller gets to cancel the whole line.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := len(n.workers)
-	ahead := 2 * workers // frames in flight inside the stage
-	slots := make([]chan *Frame, ahead+2)
-	for i := range slots {
-		slots[i] = make(chan *Frame, 1)
-	}
-	jobs := make(chan job, workers)
-	order := make(chan int, ahead)
-	errc := make(chan error, workers+1)
-	var wg sync.WaitGroup
-
-	wg.Add(1)
-	go func() { // dispatcher
-		defer wg.Done()
-		defer close(jobs)
-		defer close(order)
-		next := 0
-		for {
-			f, ok := n.input.recv(ctx)
-			if !ok {
-				return
-			}
-			n.metrics.in.Add(1)
-			n.metrics.sampleQueue()
-			select {
-			case order <- next:
-			case <-ctx.Done():
-				f.Release()
-				return
-			}
-			select {
-			case jobs <- job{f, next}:
-			case <-ctx.Done():
-				f.Release()
-				return
-			}
-			next = (next + 1) % len(slots)
-		}
-	}()
-	for _, p := range n.workers {
-		wg.Add(1)
-		go func(p Processor) {
-			defer wg.Done()
-			for j := range jobs {
-				f, err := n.process(ctx, p, j.f)
-				if err != nil {
-					errc <- err
-					return
-				}
-				// The slot was emptied before reuse, so this only waits when
-				// the collector has stopped on an abort.
-				select {
-				case slots[j.slot] <- f:
-				case <-ctx.Done():
-					f.Release()
-				}
-			}
-		}(p)
-	}
-	var result error
-	for slot := range order { // collector
-		var f *Frame
-		select {
-		case f = <-slots[slot]:
-		case <-ctx.Done():
-		case result = <-errc:
-		}
-		if result != nil || ctx.Err() != nil {
-			break
-		}
-		if f != nil && n.emit(ctx, out, f) != nil {
-			break
-		}
-	}
-	// Wait for the dispatcher and workers (they see ctx when aborted), then
-	// release anything left in the slots or the job queue.
-	if result != nil {
-		cancel()
-	}
-	go func() {
-		for range order {
-		}
-	}()
-	wg.Wait()
-	for j := range jobs {
-		j.f.Release()
-	}
-	for _, s := range slots {
-		select {
-		case f := <-s:
-			f.Release()
-		default:
-		}
-	}
-	if result == nil {
-		select {
-		case result = <-errc:
-		default:
-		}
-	}
-	return result
 }
 
 // sinkWriter is the last stage: it writes each frame to every sink.
