@@ -26,7 +26,7 @@ var broker *mqtest.Broker
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		b, err := mqtest.Start(mqtest.Options{MaxMessageSize: testMaxMessageSize})
+		b, err := mqtest.Start(mqtest.Options{MaxMessageSize: testMaxMessageSize, TLS: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "mq tests need a RabbitMQ broker:", err)
 			return 1

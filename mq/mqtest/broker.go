@@ -2,11 +2,13 @@
 // rabbitmq-server with its own data directory, node name, ports and Erlang
 // cookie, listening on 127.0.0.1 only. It can stop and start that same node
 // in the middle of a test (same data, same port), and close every client
-// connection, to test recovery.
+// connection, to test recovery. With Options.TLS it also listens for amqps
+// on a second port, with a throwaway CA and server certificate it makes.
 //
 // When CONVEYOR_TEST_AMQP_URL is set, Start uses that broker instead and
 // starts nothing; Stop, Restart and CloseAllConnections then return
-// ErrNotManaged.
+// ErrNotManaged. Its amqps URL and CA file then come from
+// CONVEYOR_TEST_AMQPS_URL and CONVEYOR_TEST_AMQP_CA_FILE, when set.
 //
 // A Broker is used from one goroutine (the test's). Close stops the node and
 // removes its directory; the caller calls it once, at the end.
@@ -15,6 +17,7 @@ package mqtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -29,8 +32,14 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// EnvURL names the variable that points the tests at an existing broker.
-const EnvURL = "CONVEYOR_TEST_AMQP_URL"
+// EnvURL names the variable that points the tests at an existing broker;
+// EnvTLSURL and EnvCAFile give that broker's amqps URL and the PEM file of
+// the CA that signs its certificate.
+const (
+	EnvURL    = "CONVEYOR_TEST_AMQP_URL"
+	EnvTLSURL = "CONVEYOR_TEST_AMQPS_URL"
+	EnvCAFile = "CONVEYOR_TEST_AMQP_CA_FILE"
+)
 
 // ErrNotManaged is returned by the node controls when the broker was not
 // started by this package.
@@ -48,8 +57,12 @@ type Options struct {
 	// MaxMessageSize is the broker's max_message_size in bytes; 0 leaves
 	// RabbitMQ's default.
 	MaxMessageSize int
+	// TLS adds an amqps listener on another free port of 127.0.0.1, with a
+	// certificate for 127.0.0.1 and localhost signed by a throwaway CA
+	// (TLSURL, CAFile). Clients are not asked for a certificate.
+	TLS bool
 	// StartTimeout bounds the wait for the broker to accept AMQP
-	// connections; 0 means 90 s.
+	// connections (and amqps ones, with TLS); 0 means 90 s.
 	StartTimeout time.Duration
 	// Server and Ctl are the scripts; "" means DefaultServer and DefaultCtl.
 	Server, Ctl string
@@ -58,6 +71,9 @@ type Options struct {
 // Broker is a running broker.
 type Broker struct {
 	url      string
+	tlsURL   string
+	caFile   string
+	tlsConf  *tls.Config // trusts the CA; for the readiness check
 	managed  bool
 	opts     Options
 	dir      string
@@ -74,7 +90,11 @@ type Broker struct {
 // waits until it accepts AMQP connections.
 func Start(opts Options) (*Broker, error) {
 	if u := os.Getenv(EnvURL); u != "" {
-		return &Broker{url: u}, nil
+		b := &Broker{url: u}
+		if opts.TLS {
+			b.tlsURL, b.caFile = os.Getenv(EnvTLSURL), os.Getenv(EnvCAFile)
+		}
+		return b, nil
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 90 * time.Second
@@ -92,7 +112,7 @@ func Start(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtest: %w", err)
 	}
-	ports, err := freePorts(2)
+	ports, err := freePorts(3) // amqp, Erlang distribution, amqps
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -108,6 +128,20 @@ func Start(opts Options) (*Broker, error) {
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", b.port)
 	if opts.MaxMessageSize > 0 {
 		conf += fmt.Sprintf("max_message_size = %d\n", opts.MaxMessageSize)
+	}
+	if opts.TLS {
+		f, err := writeTLSFiles(dir)
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		b.caFile = f.ca
+		b.tlsURL = fmt.Sprintf("amqps://guest:guest@127.0.0.1:%d/", ports[2])
+		b.tlsConf = &tls.Config{RootCAs: f.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+		conf += fmt.Sprintf("listeners.ssl.default = 127.0.0.1:%d\n"+
+			"ssl_options.cacertfile = %s\nssl_options.certfile = %s\nssl_options.keyfile = %s\n"+
+			"ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
+			ports[2], f.ca, f.cert, f.key)
 	}
 	files := map[string]string{
 		"rabbitmq.conf":     conf,
@@ -145,6 +179,15 @@ func Start(opts Options) (*Broker, error) {
 // URL is the broker's AMQP URL (guest:guest on vhost "/" when managed).
 func (b *Broker) URL() string { return b.url }
 
+// TLSURL is the broker's amqps URL (guest:guest on vhost "/" when managed),
+// "" without Options.TLS (or, for a broker not started here, without
+// CONVEYOR_TEST_AMQPS_URL). Its certificate is for 127.0.0.1 and localhost.
+func (b *Broker) TLSURL() string { return b.tlsURL }
+
+// CAFile is the PEM file of the CA that signs the broker's certificate, ""
+// when TLSURL is. It lives in the broker's directory: gone after Close.
+func (b *Broker) CAFile() string { return b.caFile }
+
 // Managed reports whether this package started the broker (and so can stop,
 // restart and disconnect it).
 func (b *Broker) Managed() bool { return b.managed }
@@ -153,7 +196,8 @@ func (b *Broker) Managed() bool { return b.managed }
 func (b *Broker) Port() int { return b.port }
 
 // Restart starts the node (again, after Stop), on the same data directory
-// and port, and waits until it accepts AMQP connections.
+// and ports, and waits until it accepts AMQP connections (and, with TLS, a
+// TLS handshake followed by an AMQP one on the amqps port).
 func (b *Broker) Restart() error {
 	if !b.managed {
 		return ErrNotManaged
@@ -178,9 +222,8 @@ func (b *Broker) Restart() error {
 	}(b.exited)
 	deadline := time.Now().Add(b.opts.StartTimeout)
 	for {
-		conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		err := b.ready()
 		if err == nil {
-			_ = conn.Close()
 			return nil
 		}
 		select {
@@ -194,6 +237,23 @@ func (b *Broker) Restart() error {
 			return fmt.Errorf("mqtest: broker did not accept connections within %s: %v", b.opts.StartTimeout, err)
 		}
 	}
+}
+
+// ready dials the AMQP listener, and the amqps one with TLS, once each.
+func (b *Broker) ready() error {
+	conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+	if err != nil {
+		return err
+	}
+	_ = conn.Close()
+	if b.tlsConf == nil {
+		return nil
+	}
+	conn, err = amqp.DialConfig(b.tlsURL, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second), TLSClientConfig: b.tlsConf})
+	if err != nil {
+		return fmt.Errorf("amqps: %w", err)
+	}
+	return conn.Close()
 }
 
 // Stop stops the node (rabbitmqctl stop; a signal if that fails) and waits
