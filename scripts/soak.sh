@@ -5,11 +5,12 @@
 # means no leak. Not a test: it takes DURATION (default 10m). Set
 # MALLOC_ARENA_MAX to see glibc's share of the resident memory.
 #
-# Usage: scripts/soak.sh [DURATION] [OUTDIR]
+# Usage: scripts/soak.sh [DURATION] [OUTDIR] [EXTRA conveyor run FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10m}
 out=${2:-out/soak}
+shift $(( $# < 2 ? $# : 2 ))
 mkdir -p "$out"
 go build -tags matprofile -o "$out/conveyor" ./cmd/conveyor
 v=assets/media/video
@@ -19,7 +20,7 @@ port=$((20000 + RANDOM % 20000))
   -s "$v/gocv_small_noface.mp4" -s "pattern://?width=640&height=480&fps=30&frames=-1" \
   --repeat 100000 --realtime --policy drop-oldest --input-size 320 --batch 4 --track --osd \
   --out "$out/soak.mp4" --events "$out/events.jsonl" --http "127.0.0.1:$port" \
-  --duration "$dur" --summary-json "$out/summary.json" 2> "$out/stderr.log" &
+  --duration "$dur" --summary-json "$out/summary.json" "$@" 2> "$out/stderr.log" &
 pid=$!
 scrape() {
   curl -fsS "http://127.0.0.1:$port/metrics" | awk -v when="$1" '
