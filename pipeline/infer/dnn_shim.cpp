@@ -87,3 +87,27 @@ extern "C" char* conveyor_face_detector_yn(const char* path, const unsigned char
         return message("opencv: unknown c++ exception");
     }
 }
+
+extern "C" char* conveyor_net_forward(void* net, const char** names, int n, void** outs) {
+    try {
+        cv::dnn::Net* nt = static_cast<cv::dnn::Net*>(net);
+        std::vector<cv::String> nm;
+        nm.reserve(n);
+        for (int i = 0; i < n; i++) {
+            nm.push_back(names[i]);
+        }
+        std::vector<cv::Mat> blobs;
+        nt->forward(blobs, nm);
+        if ((int)blobs.size() != n) {
+            return message("opencv returned " + std::to_string(blobs.size()) + " outputs, want " + std::to_string(n));
+        }
+        for (int i = 0; i < n; i++) {
+            *static_cast<cv::Mat*>(outs[i]) = blobs[i];
+        }
+        return nullptr;
+    } catch (const std::exception& e) {
+        return message(std::string("opencv: forward: ") + e.what());
+    } catch (...) {
+        return message("opencv: forward: unknown c++ exception");
+    }
+}

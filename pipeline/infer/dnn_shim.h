@@ -30,6 +30,14 @@ int conveyor_get_num_threads(void);
 char* conveyor_face_detector_yn(const char* path, const unsigned char* bgr, int w, int h,
                                 float score, float nms, float* out, int max_faces, int* n);
 
+// conveyor_net_forward runs net (a cv::dnn::Net*, from gocv's Net) on the
+// input already set and writes the n outputs named by names into the
+// cv::Mat*s in outs, which the caller owns and reuses. Unlike gocv 0.31's
+// Net.ForwardLayers it allocates nothing that outlives the call (that one
+// leaks its name strings and its Mat array on every call) and it catches
+// C++ exceptions. Returns NULL or a message to free().
+char* conveyor_net_forward(void* net, const char** names, int n, void** outs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,7 @@ type OpenCV struct {
 	blob     gocv.Mat // reused input Mat, reshaped when the input shape changes
 	blobDims []int
 	outNames []string
+	fwd      *forwarder
 	outs     []pipeline.Tensor
 	inputs   []pipeline.TensorInfo
 	outputs  []pipeline.TensorInfo
@@ -93,6 +94,7 @@ func NewOpenCV(path string, o OpenCVOptions) (*OpenCV, error) {
 		e.outputs = append(e.outputs, pipeline.TensorInfo{Name: t.Name, Shape: slices.Clone(t.Shape)})
 	}
 	e.outs = make([]pipeline.Tensor, len(e.outNames))
+	e.fwd = newForwarder(e.outNames)
 	return e, nil
 }
 
@@ -150,14 +152,9 @@ func (e *OpenCV) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.T
 	}
 	copy(dst, input.Data)
 	e.net.SetInput(e.blob, "")
-	mats := e.net.ForwardLayers(e.outNames)
-	defer func() {
-		for i := range mats {
-			_ = mats[i].Close()
-		}
-	}()
-	if len(mats) != len(e.outNames) {
-		return nil, fmt.Errorf("infer: model %s: opencv returned %d outputs, want %d", e.path, len(mats), len(e.outNames))
+	mats, err := e.fwd.forward(&e.net)
+	if err != nil {
+		return nil, fmt.Errorf("infer: model %s: %w", e.path, err)
 	}
 	for i := range mats {
 		data, err := mats[i].DataPtrFloat32()
@@ -185,6 +182,10 @@ func (e *OpenCV) Close() error {
 	if e.blob.Ptr() != nil {
 		_ = e.blob.Close()
 		e.blob = gocv.Mat{}
+	}
+	if e.fwd != nil {
+		e.fwd.close()
+		e.fwd = nil
 	}
 	err := e.net.Close()
 	e.outs = nil
