@@ -88,13 +88,17 @@ func asBatch(p Processor) BatchProcessor {
 }
 
 // collectBatch waits for a first frame, then gathers more until the batch
-// is full, the timeout passes, or the link closes. An empty batch means the
-// link is closed (or ctx ended).
-func (n *stageNode) collectBatch(ctx context.Context, opts *BatchOptions, buf []*Frame, timer *time.Timer) []*Frame {
+// is full, the timeout passes, or the link closes. An end-of-source marker
+// ends the batch and is returned apart, to travel in a slot of its own. An
+// empty batch and no marker means the link is closed (or ctx ended).
+func (n *stageNode) collectBatch(ctx context.Context, opts *BatchOptions, buf []*Frame, timer *time.Timer) (batch []*Frame, marker *Frame) {
 	buf = buf[:0]
 	f, ok := n.input.recv(ctx)
 	if !ok {
-		return buf
+		return buf, nil
+	}
+	if f.endOfSource {
+		return buf, f
 	}
 	buf = append(buf, f)
 	if opts.Timeout > 0 {
@@ -113,27 +117,33 @@ func (n *stageNode) collectBatch(ctx context.Context, opts *BatchOptions, buf []
 			select {
 			case f, ok := <-n.input.ch:
 				if !ok {
-					return buf
+					return buf, nil
+				}
+				if f.endOfSource {
+					return buf, f
 				}
 				buf = append(buf, f)
 				continue
 			default:
-				return buf
+				return buf, nil
 			}
 		}
 		select {
 		case f, ok := <-n.input.ch:
 			if !ok {
-				return buf
+				return buf, nil
+			}
+			if f.endOfSource {
+				return buf, f
 			}
 			buf = append(buf, f)
 		case <-timer.C:
-			return buf
+			return buf, nil
 		case <-ctx.Done():
-			return buf
+			return buf, nil
 		}
 	}
-	return buf
+	return buf, nil
 }
 
 // frameWorker runs a per-frame Processor on batches of one, so that a stage
@@ -147,8 +157,11 @@ func (w frameWorker) ProcessBatch(ctx context.Context, fs []*Frame) error {
 // runBatches spreads the stage's work over its workers and keeps the order:
 // a dispatcher forms batches (of one, for a per-frame stage) and numbers
 // them into a ring of slots, workers fill the slots, and a collector empties
-// them in number order and emits their frames one by one. Slots and their
-// buffers are reused, so the steady state allocates nothing.
+// them in number order and emits their frames one by one. An end-of-source
+// marker ends the batch being collected and takes a slot of its own, which
+// the dispatcher fills itself, so it leaves after every frame before it;
+// no worker sees it. Slots and their buffers are reused, so the steady
+// state allocates nothing.
 func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 	// A worker's fatal error must stop the dispatcher and the other workers
 	// before the caller gets to cancel the whole line.
@@ -164,6 +177,10 @@ func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 	}
 	workers := len(n.workers)
 	ahead := 2 * workers
+	// order holds at most ahead numbers, so by the time the dispatcher sends
+	// number i the collector has taken number i-ahead from it, and has
+	// emptied and emitted slot i-ahead-2: with ahead+2 slots, the one the
+	// dispatcher reuses is always free, buffer included.
 	slots := make([]chan []*Frame, ahead+2)
 	bufs := make([][]*Frame, len(slots)) // batch buffers, reused with their slot
 	for i := range slots {
@@ -189,28 +206,51 @@ func (n *stageNode) runBatches(ctx context.Context, out *link) error {
 		timer.Stop()
 		next := 0
 		for {
-			batch := n.collectBatch(ctx, opts, bufs[next], timer)
-			if len(batch) == 0 {
+			batch, marker := n.collectBatch(ctx, opts, bufs[next], timer)
+			if len(batch) == 0 && marker == nil {
 				return
 			}
-			n.metrics.in.Add(int64(len(batch)))
-			n.metrics.sampleQueue()
-			if n.metrics.batches != nil {
-				n.metrics.batches.add(len(batch))
+			if len(batch) > 0 {
+				n.metrics.in.Add(int64(len(batch)))
+				n.metrics.sampleQueue()
+				if n.metrics.batches != nil {
+					n.metrics.batches.add(len(batch))
+				}
+				select {
+				case order <- next:
+				case <-ctx.Done():
+					releaseAll(batch)
+					marker.Release()
+					return
+				}
+				select {
+				case jobs <- job{batch, next}:
+				case <-ctx.Done():
+					releaseAll(batch)
+					marker.Release()
+					return
+				}
+				next = (next + 1) % len(slots)
 			}
-			select {
-			case order <- next:
-			case <-ctx.Done():
-				releaseAll(batch)
-				return
+			if marker != nil {
+				// A marker skips the workers: it takes the next slot
+				// itself, so that it leaves after the frames before it.
+				select {
+				case order <- next:
+				case <-ctx.Done():
+					marker.Release()
+					return
+				}
+				// The slot is free (the collector has emptied it: see the
+				// ring above), unless the collector has given up on ctx.
+				select {
+				case slots[next] <- append(bufs[next][:0], marker):
+				case <-ctx.Done():
+					marker.Release()
+					return
+				}
+				next = (next + 1) % len(slots)
 			}
-			select {
-			case jobs <- job{batch, next}:
-			case <-ctx.Done():
-				releaseAll(batch)
-				return
-			}
-			next = (next + 1) % len(slots)
 		}
 	}()
 	for _, p := range n.workers {
@@ -243,7 +283,13 @@ collect:
 			break collect
 		}
 		for i, f := range frames {
-			if n.emit(ctx, out, f) != nil {
+			var err error
+			if f.endOfSource {
+				err = passMarker(ctx, out, f)
+			} else {
+				err = n.emit(ctx, out, f)
+			}
+			if err != nil {
 				releaseAll(frames[i+1:])
 				break collect
 			}

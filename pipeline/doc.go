@@ -7,10 +7,27 @@
 // newest picture wins and drops are counted; live cameras). A stage can run
 // several workers; frames leave it in the order they entered.
 //
+// Sources come and go: Line.Attach adds one before Run or while it runs
+// (each source has its own goroutine and link, merged into the first stage),
+// Line.Detach stops one gracefully, and Line.Sources reports each source's
+// state and counts. With Line.KeepAlive the line outlives its sources and
+// waits for more. When a source ends, for any reason, an end-of-source
+// marker follows its last frame down the line: a single-worker stage or a
+// sink that implements SourceEnder is told, in order, so it can finalize
+// that source's output or forget its state. Markers never reach Process,
+// Write or probes, are never dropped, and are not counted.
+//
+// Threading: Attach, Detach, Sources and Stats may be called from any
+// goroutine at any time; the rest of the building (AddStage, AddSink, Probe)
+// happens before Run. Each Processor and Sink is called from one goroutine.
+//
 // Ownership: a Frame owns its Mats. Sources create frames, the line hands
 // them from stage to stage, and the line releases each frame after the last
 // sink has written it, or when it is dropped. Stages and sinks never release
-// frames and never keep them after returning.
+// frames and never keep them after returning. The line owns what is added to
+// it: a source is closed as soon as its Read loop has returned; processors
+// and sinks are closed when Run returns (or by Line.Close for a line that
+// never ran).
 //
 // Stopping: cancelling Run's context stops the sources and lets the frames in
 // flight drain to the sinks, which are then finalized. A fatal error stops

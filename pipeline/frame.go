@@ -14,8 +14,9 @@ import (
 // whoever finishes with it or drops it calls Release, exactly once. The line
 // does this for you: stages and sinks never Release the frames they are given.
 type Frame struct {
-	// SourceID is the index of the source in the line (0 for the first
-	// --source), SourceName its name as the user gave it.
+	// SourceID is the source's id in the line, as Line.Attach returned it
+	// (0 for the first --source; ids are never reused), SourceName its name
+	// as the user gave it.
 	SourceID   int
 	SourceName string
 	// Number counts frames from 0 within one source, in the order they were
@@ -63,6 +64,10 @@ type Frame struct {
 	seq uint64
 	// released guards against a double Release.
 	released bool
+	// endOfSource marks the line's end-of-source marker: no picture, only
+	// SourceID and SourceName, sent after that source's last frame. Stages
+	// pass it on; it never reaches Process, Write, probes or metrics.
+	endOfSource bool
 }
 
 // Object is one detected thing in a frame: DeepStream's NvDsObjectMeta.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,32 +25,88 @@ type LinkOptions struct {
 // Line is an assembly line: sources, then stages in order, then sinks, each
 // running in its own goroutines and joined by bounded links.
 //
-// Build it with AddSource, AddStage, AddSink and Probe, then call Run once.
-// The line owns everything added to it and closes it when Run returns.
+// Build it with AddSource (or Attach), AddStage, AddSink and Probe, then
+// call Run once. Sources may also come and go while Run runs: Attach adds
+// one, Detach stops one, and Sources reports on every source the line has
+// had (DeepStream's runtime source add/delete). Each source has its own
+// goroutine and its own link, and the line merges them into the first stage.
+//
+// The line owns everything added to it. A source is closed as soon as its
+// Read loop has returned (it ended, failed, was detached, or the line
+// stopped); processors and sinks are closed when Run returns. Attach, Detach,
+// Sources and Stats are safe to call from any goroutine, before, during and
+// after Run; the rest of the building (AddStage, AddSink, Probe, the
+// exported fields) must be done before Run.
 type Line struct {
-	sources []*sourceNode
-	stages  []*stageNode
-	sinks   []Sink
-	sink    *stageNode
+	stages []*stageNode
+	sinks  []Sink
+	sink   *stageNode
 
 	// DrainTimeout bounds the graceful drain after Run's ctx is cancelled:
 	// past it the line aborts and releases what is left. 0 means 30 s.
 	DrainTimeout time.Duration
 
+	// KeepAlive makes Run outlive its sources, for a line fed by Attach (a
+	// server whose cameras come and go): Run does not end when every source
+	// has ended, only when its ctx is cancelled (a graceful drain) or on a
+	// fatal error, and Run with no source at all is allowed (it waits for
+	// Attach). When false, Run ends once every source has ended and the
+	// last frame has left the line, and Run with no source is an error.
+	KeepAlive bool
+
 	latency *LatencyRecorder
-	started time.Time
-	ended   time.Time
-	ran     bool
-	mu      sync.Mutex
+
+	mu        sync.Mutex // guards the fields below and sourceNode's mutable ones
+	sources   []*sourceNode
+	srcProbes []ProbeFunc // Probe("source", Out, ...): applies to every source, later ones too
+	state     lineState
+	ran       bool      // Run or Close was called
+	rt        *runState // set by Run
+	started   time.Time
+	ended     time.Time
+}
+
+// lineState says whether Attach may add a source, and how.
+type lineState int
+
+const (
+	lineBuilding lineState = iota // before Run: a source waits for Run
+	lineRunning                   // Run runs: a source starts at once
+	lineStopped                   // ended, draining, aborted or closed: Attach refuses
+)
+
+// runState is what Run shares with the goroutines of the sources that join
+// while it runs.
+type runState struct {
+	stop      context.Context // Run's ctx: cancelling it stops every source
+	abort     context.Context // cancelled on a fatal error
+	keepAlive bool
+	wg        sync.WaitGroup
+	merged    *link         // every source's frames, into the first stage
+	first     *StageMetrics // the first stage's, where source-link drops are counted too
+
+	// Guarded by Line.mu.
+	links        []*link // to drain after an abort
+	active       int     // forwarders still running
+	mergedClosed bool
+	errs         []error // source failures and close errors
 }
 
 type sourceNode struct {
 	id      int
 	src     Source
+	info    SourceInfo // as it was at Attach
 	opts    LinkOptions
 	metrics *StageMetrics
-	probes  []ProbeFunc
-	link    *link
+	link    *link        // set when the source starts
+	dropped atomic.Int64 // this source's frames dropped at its own link
+
+	// Guarded by Line.mu.
+	state    SourceState
+	err      error
+	detached bool
+	cancel   context.CancelFunc // stops Read; nil until the source starts
+	closed   bool
 }
 
 type stageNode struct {
@@ -67,14 +124,14 @@ func New() *Line {
 	return &Line{latency: NewLatencyRecorder(), sink: &stageNode{name: "sink", metrics: newStageMetrics("sink", "sink", 1)}}
 }
 
-// AddSource adds a source. Its frames get SourceID = the number of sources
-// added before it.
+// AddSource adds a source while building a line: it is Attach without the
+// error. Its frames get SourceID = the number of sources added before it.
+// The line owns src from here on: if the line has already stopped, src is
+// closed at once.
 func (l *Line) AddSource(src Source, opts LinkOptions) {
-	name := "source"
-	if len(l.sources) > 0 {
-		name = fmt.Sprintf("source%d", len(l.sources))
+	if _, err := l.Attach(src, opts); err != nil && src != nil {
+		_ = src.Close()
 	}
-	l.sources = append(l.sources, &sourceNode{id: len(l.sources), src: src, opts: opts, metrics: newStageMetrics(name, "source", 1)})
 }
 
 // AddStage adds a stage after the ones already added. Each Processor is one
@@ -92,16 +149,17 @@ func (l *Line) AddStage(name string, opts LinkOptions, workers ...Processor) {
 func (l *Line) AddSink(sinks ...Sink) { l.sinks = append(l.sinks, sinks...) }
 
 // Probe attaches fn to one side of a stage. Stage names are those given to
-// AddStage, plus "source" (every source's output; only Out) and "sink" (In:
-// before the sinks; Out: after every sink has written the frame).
+// AddStage, plus "source" (every source's output, sources attached later
+// included; only Out) and "sink" (In: before the sinks; Out: after every
+// sink has written the frame). Add probes before Run.
 func (l *Line) Probe(stage string, pad Pad, fn ProbeFunc) error {
 	if stage == "source" {
 		if pad != Out {
 			return errors.New("pipeline: a source has only an Out pad")
 		}
-		for _, s := range l.sources {
-			s.probes = append(s.probes, fn)
-		}
+		l.mu.Lock()
+		l.srcProbes = append(l.srcProbes, fn)
+		l.mu.Unlock()
 		return nil
 	}
 	var node *stageNode
@@ -127,16 +185,18 @@ func (l *Line) Probe(stage string, pad Pad, fn ProbeFunc) error {
 func (l *Line) sinkNode() *stageNode { return l.sink }
 
 // Run runs the line until every source has ended and every frame has left
-// the line, or until ctx is cancelled, or until the first fatal error.
+// the line (unless KeepAlive is set), or until ctx is cancelled, or until
+// the first fatal error. Sources may be attached and detached while it runs.
 //
 // Cancelling ctx is a graceful stop (SIGINT): the sources stop reading, the
 // frames already in the line go on to the sinks, and the sinks are
 // finalized; the result is nil. A source that fails ends on its own: the
 // other sources carry on, and its error is returned when the line is done.
 // A fatal error from a stage or sink aborts the line at once and is
-// returned. Either way, every source,
-// processor and sink is closed before Run returns, and every frame still in
-// the line is released.
+// returned. Whenever a source ends, an end-of-source marker follows its last
+// frame down the line (see SourceEnder). Each source is closed as soon as
+// its Read loop has returned; every processor and sink is closed before Run
+// returns, and every frame still in the line is released.
 func (l *Line) Run(ctx context.Context) error {
 	l.mu.Lock()
 	if l.ran {
@@ -145,8 +205,9 @@ func (l *Line) Run(ctx context.Context) error {
 	}
 	l.ran = true
 	l.started = clock()
-	l.mu.Unlock()
-	if len(l.sources) == 0 {
+	if len(l.sources) == 0 && !l.KeepAlive {
+		l.state = lineStopped
+		l.mu.Unlock()
 		return errors.Join(errors.New("pipeline: no source"), l.closeAll())
 	}
 
@@ -157,7 +218,13 @@ func (l *Line) Run(ctx context.Context) error {
 		fatal    error
 	)
 	fail := func(err error) {
-		failOnce.Do(func() { fatal = err; cancelAbort(err) })
+		failOnce.Do(func() {
+			fatal = err
+			l.mu.Lock()
+			l.stopTakingLocked()
+			l.mu.Unlock()
+			cancelAbort(err)
+		})
 	}
 	// A graceful stop that takes too long becomes an abort.
 	drainTimeout := l.DrainTimeout
@@ -175,53 +242,16 @@ func (l *Line) Run(ctx context.Context) error {
 	})
 	defer stopDrainTimer()
 
-	// Links. Each source gets its own link, with its own policy; with several
-	// sources, forwarders merge them into the first stage's link so that a
-	// slow source never holds back the others.
-	var wg sync.WaitGroup
-	var links []*link
+	// Links. Each source gets its own link, with its own policy, and a
+	// forwarder that merges it into the first stage's link, so that a slow
+	// source never holds back the others (startSourceLocked).
 	nodes := append([]*stageNode(nil), l.stages...)
 	nodes = append(nodes, l.sinkNode())
-	for _, s := range l.sources {
-		p := s.opts.Policy
-		if p == Auto {
-			p = Block
-			if s.src.Info().Live {
-				p = DropOldest
-			}
-		}
-		next := nodes[0].metrics
-		s.link = newLink(s.opts.Queue, p, func() { next.dropped.Add(1) })
-		links = append(links, s.link)
-		s.metrics.input.Store(s.link) // a source's "queue" is what it has sent and not yet been taken
-	}
-	first := l.sources[0].link
-	if len(l.sources) > 1 {
-		first = newLink(nodes[0].opts.Queue, Block, func() {})
-		links = append(links, first)
-		var fwg sync.WaitGroup
-		for _, s := range l.sources {
-			fwg.Add(1)
-			wg.Add(1)
-			go func(in *link) {
-				defer wg.Done()
-				defer fwg.Done()
-				for {
-					f, ok := in.recv(abort)
-					if !ok {
-						return
-					}
-					if first.send(abort, f) != nil {
-						return
-					}
-				}
-			}(s.link)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); fwg.Wait(); close(first.ch) }()
-	}
-	nodes[0].input = first
-	nodes[0].metrics.input.Store(first)
+	rt := &runState{stop: ctx, abort: abort, keepAlive: l.KeepAlive, first: nodes[0].metrics}
+	rt.merged = newLink(nodes[0].opts.Queue, Block, func() {})
+	rt.links = append(rt.links, rt.merged)
+	nodes[0].input = rt.merged
+	nodes[0].metrics.input.Store(rt.merged)
 	for i := 1; i < len(nodes); i++ {
 		p := nodes[i].opts.Policy
 		if p == Auto {
@@ -230,36 +260,34 @@ func (l *Line) Run(ctx context.Context) error {
 		m := nodes[i].metrics
 		nodes[i].input = newLink(nodes[i].opts.Queue, p, func() { m.dropped.Add(1) })
 		m.input.Store(nodes[i].input)
-		links = append(links, nodes[i].input)
+		rt.links = append(rt.links, nodes[i].input)
 	}
 	l.sink.workers = []Processor{sinkWriter{sinks: l.sinks, latency: l.latency}}
 
-	// A source that fails ends alone: the other sources go on, the frames it
-	// sent drain to the sinks, and Run returns its error at the end.
-	var (
-		srcMu   sync.Mutex
-		srcErrs []error
-	)
+	// The line takes sources until it stops: this count on the WaitGroup
+	// keeps it above zero while Attach may still Add to it.
+	rt.wg.Add(1)
+	l.rt = rt
+	l.state = lineRunning
 	for _, s := range l.sources {
-		wg.Add(1)
-		go func(s *sourceNode) {
-			defer wg.Done()
-			defer close(s.link.ch)
-			if err := s.run(ctx, abort); err != nil {
-				srcMu.Lock()
-				srcErrs = append(srcErrs, err)
-				srcMu.Unlock()
-			}
-		}(s)
+		l.startSourceLocked(s)
 	}
+	l.mu.Unlock()
+	stopTaking := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.stopTakingLocked()
+		l.mu.Unlock()
+	})
+	defer stopTaking()
+
 	for i, n := range nodes {
 		var out *link
 		if i+1 < len(nodes) {
 			out = nodes[i+1].input
 		}
-		wg.Add(1)
+		rt.wg.Add(1)
 		go func(n *stageNode, out *link) {
-			defer wg.Done()
+			defer rt.wg.Done()
 			if out != nil {
 				defer close(out.ch)
 			}
@@ -268,21 +296,116 @@ func (l *Line) Run(ctx context.Context) error {
 			}
 		}(n, out)
 	}
-	wg.Wait()
-	// After an abort, frames may be left in links: release them.
+	rt.wg.Wait()
+	// Every goroutine is done and Attach refuses now: after an abort,
+	// frames may be left in links; release them.
+	l.mu.Lock()
+	links, srcErrs := rt.links, rt.errs
+	l.mu.Unlock()
 	for _, lk := range links {
 		lk.drain()
 	}
 	l.mu.Lock()
 	l.ended = clock()
 	l.mu.Unlock()
-	closeErr := l.closeAll()
+	closeErr := l.closeStages()
 	return errors.Join(append([]error{fatal}, append(srcErrs, closeErr)...)...)
+}
+
+// stopTakingLocked stops the line taking sources (the first call releases
+// Run's hold on the WaitGroup) and, once no source is left, closes the
+// merged link so that the stages drain and end. Called with l.mu held.
+func (l *Line) stopTakingLocked() {
+	rt := l.rt
+	if l.state == lineRunning {
+		l.state = lineStopped
+		rt.wg.Done()
+	}
+	if rt.active == 0 && !rt.mergedClosed {
+		rt.mergedClosed = true
+		close(rt.merged.ch)
+	}
+}
+
+// startSourceLocked gives s its link and starts its reader and its
+// forwarder. Called with l.mu held, while the line runs.
+func (l *Line) startSourceLocked(s *sourceNode) {
+	rt := l.rt
+	p := s.opts.Policy
+	if p == Auto {
+		p = Block
+		if s.info.Live {
+			p = DropOldest
+		}
+	}
+	first := rt.first
+	s.link = newLink(s.opts.Queue, p, func() { first.dropped.Add(1); s.dropped.Add(1) })
+	s.metrics.input.Store(s.link) // a source's "queue" is what it has sent and not yet been taken
+	rt.links = append(rt.links, s.link)
+	readCtx, cancel := context.WithCancel(rt.abort)
+	s.cancel = cancel
+	if s.detached {
+		cancel()
+	}
+	probes := l.srcProbes[:len(l.srcProbes):len(l.srcProbes)]
+	rt.active++
+	rt.wg.Add(2)
+	go l.readSource(rt, s, readCtx, cancel, probes)
+	go l.forward(rt, s)
+}
+
+// readSource runs one source's Read loop, then closes its link and the
+// source itself, and records how it ended.
+func (l *Line) readSource(rt *runState, s *sourceNode, readCtx context.Context, cancel context.CancelFunc, probes []ProbeFunc) {
+	defer rt.wg.Done()
+	stopRead := context.AfterFunc(rt.stop, cancel)
+	state, err := s.run(readCtx, rt.abort, probes)
+	stopRead()
+	cancel()
+	close(s.link.ch)
+	l.mu.Lock()
+	s.closed = true // from here on nobody else closes it
+	l.mu.Unlock()
+	closeErr := s.src.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s.state, s.err = state, err
+	if err != nil {
+		rt.errs = append(rt.errs, err)
+	}
+	if closeErr != nil {
+		rt.errs = append(rt.errs, fmt.Errorf("close source %s: %w", s.info.Name, closeErr))
+	}
+}
+
+// forward moves one source's frames into the merged link and, after the
+// last one, the source's end marker. The last forwarder to end closes the
+// merged link, unless KeepAlive keeps the line waiting for Attach.
+func (l *Line) forward(rt *runState, s *sourceNode) {
+	defer rt.wg.Done()
+	for {
+		f, ok := s.link.recv(rt.abort)
+		if !ok {
+			break
+		}
+		if rt.merged.send(rt.abort, f) != nil {
+			break
+		}
+	}
+	if rt.abort.Err() == nil { // after an abort markers are not needed: everything closes
+		_ = rt.merged.send(rt.abort, &Frame{SourceID: s.id, SourceName: s.info.Name, endOfSource: true})
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rt.active--
+	if rt.active == 0 && (!rt.keepAlive || l.state != lineRunning) {
+		l.stopTakingLocked()
+	}
 }
 
 // Close releases everything added to a line that will not be run (a build
 // that failed half-way). Run closes everything itself; after Run, Close does
-// nothing.
+// nothing. Attach on a closed line returns ErrLineStopped.
 func (l *Line) Close() error {
 	l.mu.Lock()
 	if l.ran {
@@ -290,19 +413,36 @@ func (l *Line) Close() error {
 		return nil
 	}
 	l.ran = true
+	l.state = lineStopped
 	l.mu.Unlock()
 	return l.closeAll()
 }
 
-// closeAll closes sources, then processors, then sinks (which finalizes the
-// outputs), and joins their errors.
+// closeAll closes the sources that were never started, then processors,
+// then sinks (which finalizes the outputs), and joins their errors.
 func (l *Line) closeAll() error {
 	var errs []error
+	l.mu.Lock()
+	var toClose []*sourceNode
 	for _, s := range l.sources {
-		if err := s.src.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close source %s: %w", s.src.Info().Name, err))
+		if !s.closed {
+			s.closed = true
+			s.state = SourceStopped
+			toClose = append(toClose, s)
 		}
 	}
+	l.mu.Unlock()
+	for _, s := range toClose {
+		if err := s.src.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close source %s: %w", s.info.Name, err))
+		}
+	}
+	return errors.Join(append(errs, l.closeStages())...)
+}
+
+// closeStages closes processors, then sinks.
+func (l *Line) closeStages() error {
+	var errs []error
 	for _, n := range l.stages {
 		for _, p := range n.workers {
 			if err := p.Close(); err != nil {
@@ -318,38 +458,39 @@ func (l *Line) closeAll() error {
 	return errors.Join(errs...)
 }
 
-func (s *sourceNode) run(stop, abort context.Context) error {
-	readCtx, cancel := context.WithCancel(abort)
-	defer cancel()
-	defer context.AfterFunc(stop, cancel)()
-	info := s.src.Info()
+// run reads frames until the source ends, fails, or readCtx is cancelled
+// (Detach, the line's stop, an abort), and says how it ended.
+func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (SourceState, error) {
 	for readCtx.Err() == nil {
 		t0 := clock()
 		f, err := s.src.Read(readCtx)
 		s.metrics.observe(clock().Sub(t0))
 		if err != nil {
 			f.Release()
-			if errors.Is(err, ErrEndOfStream) || readCtx.Err() != nil {
-				return nil
+			if errors.Is(err, ErrEndOfStream) {
+				return SourceEnded, nil
 			}
-			return fmt.Errorf("source %s: %w", info.Name, err)
+			if readCtx.Err() != nil {
+				return SourceStopped, nil
+			}
+			return SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, err)
 		}
 		s.metrics.in.Add(1)
 		f.SourceID = s.id
 		if f.SourceName == "" {
-			f.SourceName = info.Name
+			f.SourceName = s.info.Name
 		}
-		if !runProbes(s.probes, f) {
+		if !runProbes(probes, f) {
 			s.metrics.probed.Add(1)
 			f.Release()
 			continue
 		}
 		s.metrics.out.Add(1)
 		if s.link.send(abort, f) != nil {
-			return nil
+			return SourceStopped, nil
 		}
 	}
-	return nil
+	return SourceStopped, nil
 }
 
 func runProbes(probes []ProbeFunc, f *Frame) bool {
@@ -418,6 +559,16 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 		if !ok {
 			return nil
 		}
+		if f.endOfSource {
+			if err := n.endSource(ctx, p, f.SourceID); err != nil {
+				f.Release()
+				return err
+			}
+			if passMarker(ctx, out, f) != nil {
+				return nil
+			}
+			continue
+		}
 		n.metrics.in.Add(1)
 		n.metrics.sampleQueue()
 		f, err := n.process(ctx, p, f)
@@ -428,6 +579,32 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 			return nil
 		}
 	}
+}
+
+// endSource tells p, if it is a SourceEnder, that source id has ended. A
+// failure is fatal.
+func (n *stageNode) endSource(ctx context.Context, p Processor, id int) error {
+	e, ok := p.(SourceEnder)
+	if !ok {
+		return nil
+	}
+	if err := e.EndSource(ctx, id); err != nil {
+		if ctx.Err() != nil {
+			return nil // aborted: the error that caused it is already recorded
+		}
+		return fmt.Errorf("%s: end source %d: %w", n.name, id, err)
+	}
+	return nil
+}
+
+// passMarker sends an end-of-source marker on, outside the metrics; after
+// the last stage it is simply released.
+func passMarker(ctx context.Context, out *link, marker *Frame) error {
+	if out == nil {
+		marker.Release()
+		return nil
+	}
+	return out.send(ctx, marker)
 }
 
 // sinkWriter is the last stage: it writes each frame to every sink.
@@ -443,6 +620,18 @@ func (w sinkWriter) Process(ctx context.Context, f *Frame) error {
 		}
 	}
 	w.latency.Record(f.Latency(clock()))
+	return nil
+}
+
+// EndSource tells every sink that is a SourceEnder, in sink order.
+func (w sinkWriter) EndSource(ctx context.Context, sourceID int) error {
+	for _, s := range w.sinks {
+		if e, ok := s.(SourceEnder); ok {
+			if err := e.EndSource(ctx, sourceID); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -468,7 +657,10 @@ type Stats struct {
 // Stats returns the line's metrics so far; safe to call while it runs.
 func (l *Line) Stats() Stats {
 	var st Stats
-	for _, s := range l.sources {
+	l.mu.Lock()
+	sources := l.sources[:len(l.sources):len(l.sources)]
+	l.mu.Unlock()
+	for _, s := range sources {
 		st.Stages = append(st.Stages, s.metrics.Snapshot())
 	}
 	for _, n := range l.stages {

@@ -19,10 +19,12 @@ func newLink(capacity int, policy Policy, dropped func()) *link {
 }
 
 // send hands f to the next stage. Under Block it waits for room; under
-// DropOldest it never waits: it makes room by releasing the oldest queued
-// frame. It returns ctx.Err() (and releases f) if ctx ends first.
+// DropOldest it makes room by releasing the oldest queued frame, and waits
+// only when that oldest item is an end-of-source marker, which is never
+// dropped. It returns ctx.Err() (and releases f) if ctx ends first.
 func (l *link) send(ctx context.Context, f *Frame) error {
 	if l.policy == DropOldest {
+	dropping:
 		for {
 			select {
 			case l.ch <- f:
@@ -31,8 +33,24 @@ func (l *link) send(ctx context.Context, f *Frame) error {
 			}
 			select {
 			case old := <-l.ch:
-				old.Release()
-				l.dropped()
+				if !old.endOfSource {
+					old.Release()
+					l.dropped()
+					continue
+				}
+				// A marker must arrive (a SourceEnder relies on it), so put
+				// it back, at the tail, and wait for room for f like Block.
+				// Per-source order still holds: a source sends nothing after
+				// its marker, so everything it now goes behind (and f) comes
+				// from other sources.
+				select {
+				case l.ch <- old:
+				case <-ctx.Done():
+					old.Release()
+					f.Release()
+					return ctx.Err()
+				}
+				break dropping
 			default:
 			}
 		}
