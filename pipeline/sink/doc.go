@@ -4,5 +4,8 @@
 //
 // Every sink is a pipeline.Sink: Write is called from the line's sink
 // goroutine and never keeps the frame; Close finalizes the output and is
-// called by the line on every kind of stop.
+// called by the line on every kind of stop. Video and Window are also
+// pipeline.SourceEnders: when a source ends while the line runs (end of
+// stream, Line.Detach), Video finalizes that source's file at once and
+// Window drops its tile or window; Close still finalizes the rest.
 package sink

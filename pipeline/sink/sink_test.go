@@ -6,10 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/camera"
+	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
@@ -189,24 +193,80 @@ func TestWindowNeedsADisplay(t *testing.T) {
 	require.ErrorContains(t, err, "no display")
 }
 
-func TestWindowShowsFramesUnderXvfb(t *testing.T) {
-	xvfb, err := exec.LookPath("Xvfb")
+// xvfb starts an X server on a free display for the test and sets
+// DISPLAY.
+func xvfb(t *testing.T) {
+	t.Helper()
+	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
 		t.Fatal("Xvfb (Debian's xvfb package) is needed by this test")
 	}
-	cmd := exec.Command(xvfb, ":97", "-screen", "0", "640x480x24", "-nolisten", "tcp")
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	t.Setenv("DISPLAY", ":97")
-	// Wait for the X socket.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat("/tmp/.X11-unix/X97"); err == nil {
-			break
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	// -displayfd: Xvfb picks a free display and writes its number to fd 3
+	// once it accepts connections.
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // not left behind if the test is killed
+	err = cmd.Start()
+	w.Close()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt) // lets it remove its socket and lock
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
 		}
-		require.True(t, time.Now().Before(deadline), "Xvfb did not start")
-		time.Sleep(50 * time.Millisecond)
+	})
+	require.NoError(t, r.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	require.NoError(t, err, "Xvfb did not start")
+	t.Setenv("DISPLAY", ":"+strings.TrimSpace(line))
+}
+
+// windowCaseEnv names the window test that TestWindowCase runs.
+const windowCaseEnv = "CONVEYOR_WINDOW_CASE"
+
+// TestWindowUnderXvfb runs each window test in a test process of its own
+// (TestWindowCase), on one X server: HighGUI binds itself to the first
+// thread and display a process uses, so a process holds one Window.
+func TestWindowUnderXvfb(t *testing.T) {
+	xvfb(t)
+	for _, c := range []string{"shows frames", "end source", "end source tiled"} {
+		t.Run(c, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWindowCase$", "-test.v", "-test.timeout=80s")
+			cmd.Env = append(os.Environ(), windowCaseEnv+"="+c)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			require.Contains(t, string(out), "--- PASS: TestWindowCase", "%s", out)
+		})
 	}
+}
+
+// TestWindowCase is one window test, in a process started by
+// TestWindowUnderXvfb; run by itself it has nothing to do.
+func TestWindowCase(t *testing.T) {
+	switch c := os.Getenv(windowCaseEnv); c {
+	case "":
+	case "shows frames":
+		testWindowShowsFrames(t)
+	case "end source":
+		testWindowEndSource(t, false)
+	case "end source tiled":
+		testWindowEndSource(t, true)
+	default:
+		t.Fatalf("unknown window case %q", c)
+	}
+}
+
+func testWindowShowsFrames(t *testing.T) {
 	w, err := NewWindow("test", true, nil)
 	require.NoError(t, err)
 	for i := int64(0); i < 5; i++ {
@@ -239,4 +299,255 @@ func TestTilerPutsEverySourceInItsCell(t *testing.T) {
 	}
 	v := grid.GetVecbAt(90, 120)
 	assert.EqualValues(t, 0, v[0], "the empty cell stays black")
+}
+
+// clipFrames reads up to n frames of a video asset, numbered from 0 and
+// given to source id.
+func clipFrames(t *testing.T, asset string, id int, n int) []*pipeline.Frame {
+	t.Helper()
+	path, err := models.Asset(asset)
+	require.NoError(t, err)
+	src, err := camera.Open(path, camera.Options{})
+	require.NoError(t, err)
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*pipeline.Frame
+	for len(out) < n {
+		f, err := src.Read(ctx)
+		if errors.Is(err, pipeline.ErrEndOfStream) {
+			break
+		}
+		require.NoError(t, err)
+		f.SourceID = id
+		out = append(out, f)
+	}
+	return out
+}
+
+func TestVideoEndSourceFinalizesThatFileAtOnce(t *testing.T) {
+	before := pipelinetest.MatCount()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.mp4")
+	v, err := NewVideo(VideoOptions{Path: out, FPS: []float64{25, 25, 25}, SourceFPS: func(id int) float64 { return float64(id * 10) }})
+	require.NoError(t, err)
+	ctx := context.Background()
+	a := clipFrames(t, "media/video/gocv_small_noface.mp4", 0, 12)
+	b := clipFrames(t, "media/video/face-demographics-walking-and-pause.mp4", 1, 7)
+	require.Len(t, a, 12)
+	require.Len(t, b, 7)
+	for i := range 12 {
+		require.NoError(t, v.Write(ctx, a[i]))
+		if i < len(b) {
+			require.NoError(t, v.Write(ctx, b[i]))
+		}
+	}
+	require.NoError(t, v.EndSource(ctx, 1))
+	require.NoError(t, v.EndSource(ctx, 2), "a source that sent nothing has nothing to finalize")
+
+	partial := func(p string) string {
+		ext := filepath.Ext(p)
+		return filepath.Join(filepath.Dir(p), "."+strings.TrimSuffix(filepath.Base(p), ext)+".partial"+ext)
+	}
+	// Source 1 is final and playable now, while source 0 is still being
+	// written.
+	n, w, h := countFrames(t, v.PathFor(1))
+	assert.Equal(t, 7, n)
+	assert.Equal(t, [2]int{b[0].Image.Cols(), b[0].Image.Rows()}, [2]int{w, h})
+	assert.NoFileExists(t, partial(v.PathFor(1)))
+	assert.NoFileExists(t, out, "source 0's final name is not taken before Close")
+	assert.FileExists(t, partial(out))
+	assert.Equal(t, map[string]int{v.PathFor(1): 7}, v.Files())
+	c, err := gocv.VideoCaptureFile(v.PathFor(1))
+	require.NoError(t, err)
+	assert.InDelta(t, 10, c.Get(gocv.VideoCaptureFPS), 0.01, "SourceFPS")
+	require.NoError(t, c.Close())
+
+	// A frame of a source that ended would overwrite its file: an error.
+	require.ErrorContains(t, v.Write(ctx, b[0]), "after the source ended")
+
+	require.NoError(t, v.Close())
+	for _, f := range append(a, b...) {
+		f.Release()
+	}
+	n, _, _ = countFrames(t, out)
+	assert.Equal(t, 12, n)
+	c, err = gocv.VideoCaptureFile(out)
+	require.NoError(t, err)
+	assert.InDelta(t, 25, c.Get(gocv.VideoCaptureFPS), 0.01, "SourceFPS 0: FPS")
+	require.NoError(t, c.Close())
+	n, _, _ = countFrames(t, v.PathFor(1))
+	assert.Equal(t, 7, n, "Close leaves the ended source's file alone")
+	assert.Equal(t, map[string]int{out: 12, v.PathFor(1): 7}, v.Files())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "no partial files left")
+	require.NoError(t, v.EndSource(ctx, 0), "after Close: nothing left to do")
+	assert.Equal(t, before, pipelinetest.MatCount(), "every Mat closed")
+}
+
+// TestVideoEndSourceInALine: in a running line, a file source that ends
+// has its video finalized by the line's end-of-source marker while another
+// source still runs.
+func TestVideoEndSourceInALine(t *testing.T) {
+	clip, err := models.Asset("media/video/gocv_small_noface.mp4")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out-{source_id}.avi")
+	line := pipeline.New()
+	// Each file at its source's frame rate, as cmd wires it.
+	fps := func(id int) float64 {
+		for _, st := range line.Sources() {
+			if st.ID == id {
+				return st.FPS
+			}
+		}
+		return 0
+	}
+	v, err := NewVideo(VideoOptions{Path: out, SourceFPS: fps})
+	require.NoError(t, err)
+	short, err := camera.Open(clip, camera.Options{})
+	require.NoError(t, err)
+	endless, err := camera.Open("pattern://?width=160&height=120&fps=50&frames=-1", camera.Options{})
+	require.NoError(t, err)
+
+	line.AddSource(endless, pipeline.LinkOptions{})
+	line.AddSource(pipeline.Limit(short, 9), pipeline.LinkOptions{})
+	line.AddSink(v)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- line.Run(ctx) }()
+
+	final := v.PathFor(1)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(final); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the line ended (%v) before source 1's file was finalized", err)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "source 1's file was not finalized while the line ran")
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = os.Stat(v.PathFor(0))
+	assert.True(t, os.IsNotExist(err), "source 0 still runs: its file is not final")
+	n, _, _ := countFrames(t, final)
+	assert.Equal(t, 9, n)
+	c, err := gocv.VideoCaptureFile(final)
+	require.NoError(t, err)
+	assert.InDelta(t, 30, c.Get(gocv.VideoCaptureFPS), 0.01, "the clip's frame rate")
+	require.NoError(t, c.Close())
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the line did not stop")
+	}
+	n, _, _ = countFrames(t, v.PathFor(0))
+	assert.Greater(t, n, 0)
+	assert.Len(t, v.Files(), 2)
+}
+
+func TestTilerForgetShrinksTheGrid(t *testing.T) {
+	tl := NewTiler(80, 60)
+	defer tl.Close()
+	put := func(id int) gocv.Mat {
+		f := frame(id, 0, 160, 120)
+		f.Image.SetTo(gocv.NewScalar(float64(50*(id+1)), 0, 0, 0))
+		defer f.Release()
+		return tl.Put(f)
+	}
+	blue := func(grid gocv.Mat, p image.Point) uint8 { return grid.GetVecbAt(p.Y, p.X)[0] }
+	for id := range 4 {
+		put(id)
+	}
+	require.Equal(t, 4, tl.Len())
+
+	tests := []struct {
+		forget     int
+		put        int
+		rows, cols int
+		cells      []uint8 // blue of each cell, row by row
+	}{
+		// 3 sources still need 2×2: the forgotten source's cell is blanked,
+		// the others move up in id order.
+		{forget: 1, put: 0, rows: 120, cols: 160, cells: []uint8{50, 150, 200, 0}},
+		// 2 sources: one row of 2.
+		{forget: 3, put: 2, rows: 60, cols: 160, cells: []uint8{50, 150}},
+		{forget: 0, put: 2, rows: 60, cols: 80, cells: []uint8{150}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("forget %d", tc.forget), func(t *testing.T) {
+			tl.Forget(tc.forget)
+			tl.Forget(tc.forget) // twice: nothing more
+			grid := put(tc.put)
+			require.Equal(t, [2]int{tc.rows, tc.cols}, [2]int{grid.Rows(), grid.Cols()})
+			for i, want := range tc.cells {
+				x, y := (i%(tc.cols/80))*80+40, (i/(tc.cols/80))*60+30
+				assert.Equal(t, want, blue(grid, image.Pt(x, y)), "cell %d", i)
+			}
+		})
+	}
+}
+
+func testWindowEndSource(t *testing.T, tiled bool) {
+	w, err := NewWindow("test", tiled, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, w.Close()) }()
+	ctx := context.Background()
+	open := func() (int, int) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.open.windows, w.open.tiles
+	}
+	waitOpen := func(windows, tiles int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			gw, gt := open()
+			if gw == windows && gt == tiles {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "windows, tiles = %d, %d, want %d, %d", gw, gt, windows, tiles)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// Show each source until the loop has it (Write may replace a
+	// picture that was not shown yet).
+	for id := range 3 {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			f := frame(id, 0, 64, 48)
+			require.NoError(t, w.Write(ctx, f))
+			f.Release()
+			time.Sleep(10 * time.Millisecond)
+			gw, gt := open()
+			if (tiled && gt == id+1) || (!tiled && gw == id+1) {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "source %d never shown", id)
+		}
+	}
+	// A picture of source 1 still queued when it ends is dropped.
+	f := frame(1, 1, 64, 48)
+	require.NoError(t, w.Write(ctx, f))
+	f.Release()
+	require.NoError(t, w.EndSource(ctx, 1))
+	if tiled {
+		waitOpen(1, 2)
+	} else {
+		waitOpen(2, 0)
+	}
+	require.NoError(t, w.EndSource(ctx, 0))
+	if tiled {
+		waitOpen(1, 1)
+	} else {
+		waitOpen(1, 0)
+	}
 }

@@ -23,6 +23,9 @@ type Tiler struct {
 	w, h  int
 	tiles map[int]gocv.Mat
 	grid  gocv.Mat
+	// stale is set when a tile went: its cell must be blanked even if the
+	// grid keeps its size.
+	stale bool
 }
 
 // NewTiler makes a tiler with tiles of w×h pixels.
@@ -63,7 +66,11 @@ func (t *Tiler) Put(f *pipeline.Frame) gocv.Mat {
 	if t.grid.Rows() != rows*t.h || t.grid.Cols() != cols*t.w {
 		t.grid.Close()
 		t.grid = gocv.NewMatWithSize(rows*t.h, cols*t.w, gocv.MatTypeCV8UC3)
+		t.stale = true
+	}
+	if t.stale {
 		t.grid.SetTo(gocv.NewScalar(0, 0, 0, 0))
+		t.stale = false
 	}
 	for i, id := range ids {
 		x, y := (i%cols)*t.w, (i/cols)*t.h
@@ -75,13 +82,19 @@ func (t *Tiler) Put(f *pipeline.Frame) gocv.Mat {
 	return t.grid
 }
 
-// Forget drops a source's tile (a source that ended).
+// Forget drops a source's tile (a source that ended): from the next Put on
+// the grid has one cell less, and shrinks when the remaining tiles fit a
+// smaller one.
 func (t *Tiler) Forget(sourceID int) {
 	if m, ok := t.tiles[sourceID]; ok {
 		m.Close()
 		delete(t.tiles, sourceID)
+		t.stale = true
 	}
 }
+
+// Len is the number of tiles (sources) in the grid.
+func (t *Tiler) Len() int { return len(t.tiles) }
 
 // Close releases the tiles and the grid.
 func (t *Tiler) Close() error {

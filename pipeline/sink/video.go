@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"gocv.io/x/gocv"
 
@@ -23,21 +24,44 @@ type VideoOptions struct {
 	// FPS gives each source's frame rate, indexed by source id; missing or 0
 	// means 25.
 	FPS []float64
+	// SourceFPS, when set, gives a source's frame rate when its file opens
+	// (its first frame), before FPS: for sources attached while the line
+	// runs, pass a lookup in Line.Sources (SourceStatus.FPS). 0 falls back
+	// to FPS. It is called on the sink's goroutine.
+	SourceFPS func(sourceID int) float64
 	// Codec is a FOURCC; empty picks one from the extension (avc1 for .mp4,
 	// falling back to mp4v; MJPG for .avi; VP80 for .webm; avc1 for .mkv).
 	Codec string
 }
 
 // Video writes each source's frames to a video file. The file is written
-// under a temporary name in the same folder and renamed into place by Close,
-// so the final name never holds a half-written file, and Close always
-// finalizes it (the container's index is written) so it is playable.
+// under a temporary name in the same folder and renamed into place when its
+// source ends (EndSource) or by Close, so the final name never holds a
+// half-written file, and the file is always finalized (the container's index
+// is written) so it is playable.
+//
+// Write, EndSource and Close are called from the line's sink goroutine;
+// Files is safe from any goroutine.
 type Video struct {
 	opts    VideoOptions
-	writers map[int]*videoFile
+	writers map[int]*videoFile // open files, by source id
 	scratch gocv.Mat
 	closed  bool
+
+	mu       sync.Mutex
+	finished map[int]finishedFile
 }
+
+// finishedFile is what is left of a file once its source has ended.
+type finishedFile struct {
+	path   string
+	frames int
+}
+
+var (
+	_ pipeline.Sink        = (*Video)(nil)
+	_ pipeline.SourceEnder = (*Video)(nil)
+)
 
 type videoFile struct {
 	path, tmp string
@@ -63,7 +87,7 @@ func NewVideo(opts VideoOptions) (*Video, error) {
 	if err := checkWritable(opts.Path); err != nil {
 		return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
 	}
-	return &Video{opts: opts, writers: map[int]*videoFile{}, scratch: gocv.NewMat()}, nil
+	return &Video{opts: opts, writers: map[int]*videoFile{}, scratch: gocv.NewMat(), finished: map[int]finishedFile{}}, nil
 }
 
 func codecFor(ext string) []string {
@@ -102,8 +126,22 @@ func checkWritable(path string) error {
 }
 
 // SetFPS sets each source's frame rate (indexed by source id) before the
-// first frame; files already open keep theirs.
+// first frame; files already open keep theirs. Call it before the line
+// runs; for sources attached while it runs, see VideoOptions.SourceFPS.
 func (v *Video) SetFPS(fps []float64) { v.opts.FPS = fps }
+
+// fpsFor is a source's frame rate: SourceFPS, then FPS, then 25.
+func (v *Video) fpsFor(sourceID int) float64 {
+	if v.opts.SourceFPS != nil {
+		if fps := v.opts.SourceFPS(sourceID); fps > 0 {
+			return fps
+		}
+	}
+	if sourceID >= 0 && sourceID < len(v.opts.FPS) && v.opts.FPS[sourceID] > 0 {
+		return v.opts.FPS[sourceID]
+	}
+	return 25
+}
 
 // PathFor is the file a source's frames go to.
 func (v *Video) PathFor(sourceID int) string {
@@ -142,13 +180,20 @@ func (v *Video) writer(f *pipeline.Frame) (*videoFile, error) {
 	if vf := v.writers[f.SourceID]; vf != nil {
 		return vf, nil
 	}
+	if v.closed {
+		return nil, errors.New("video out: write after close")
+	}
 	path := v.PathFor(f.SourceID)
+	v.mu.Lock()
+	_, ended := v.finished[f.SourceID]
+	v.mu.Unlock()
+	if ended {
+		// Reopening would overwrite the finished file.
+		return nil, fmt.Errorf("video out %s: a frame of source %d after the source ended", path, f.SourceID)
+	}
 	ext := filepath.Ext(path)
 	tmp := filepath.Join(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ext)+".partial"+ext)
-	fps := 25.0
-	if f.SourceID < len(v.opts.FPS) && v.opts.FPS[f.SourceID] > 0 {
-		fps = v.opts.FPS[f.SourceID]
-	}
+	fps := v.fpsFor(f.SourceID)
 	codecs := codecFor(strings.ToLower(ext))
 	if v.opts.Codec != "" {
 		codecs = []string{v.opts.Codec}
@@ -169,29 +214,56 @@ func (v *Video) writer(f *pipeline.Frame) (*videoFile, error) {
 	return nil, fmt.Errorf("video out %s: no encoder for %s (tried %s)", path, ext, strings.Join(codecs, ", "))
 }
 
-// Files lists the finished files and their frame counts, after Close.
+// Files lists the finished files and their frame counts: those of the
+// sources that ended, and after Close all of them.
 func (v *Video) Files() map[string]int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	out := map[string]int{}
-	for _, vf := range v.writers {
-		out[vf.path] = vf.frames
+	for _, ff := range v.finished {
+		out[ff.path] = ff.frames
 	}
 	return out
 }
 
-// Close finalizes every file and moves it to its final name.
+// EndSource finalizes the file of a source that ended (its trailer is
+// written and it is moved to its final name) and forgets its writer; the
+// other sources' files stay open until their own end or Close. A source
+// that never sent a frame has no file: nothing to do.
+func (v *Video) EndSource(_ context.Context, sourceID int) error {
+	vf := v.writers[sourceID]
+	if vf == nil {
+		return nil
+	}
+	delete(v.writers, sourceID)
+	return v.finish(sourceID, vf)
+}
+
+// finish closes vf's writer, renames its file into place and records it.
+func (v *Video) finish(sourceID int, vf *videoFile) error {
+	v.mu.Lock()
+	v.finished[sourceID] = finishedFile{path: vf.path, frames: vf.frames}
+	v.mu.Unlock()
+	if err := vf.w.Close(); err != nil {
+		return fmt.Errorf("video out %s: %w", vf.path, err)
+	}
+	if err := os.Rename(vf.tmp, vf.path); err != nil {
+		return fmt.Errorf("video out %s: %w", vf.path, err)
+	}
+	return nil
+}
+
+// Close finalizes every file still open and moves it to its final name.
 func (v *Video) Close() error {
 	if v.closed {
 		return nil
 	}
 	v.closed = true
 	var errs []error
-	for _, vf := range v.writers {
-		if err := vf.w.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("video out %s: %w", vf.path, err))
-			continue
-		}
-		if err := os.Rename(vf.tmp, vf.path); err != nil {
-			errs = append(errs, fmt.Errorf("video out %s: %w", vf.path, err))
+	for id, vf := range v.writers {
+		delete(v.writers, id)
+		if err := v.finish(id, vf); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	v.scratch.Close()

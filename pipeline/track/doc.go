@@ -29,6 +29,7 @@
 // Ownership: the tracker keeps no frame, Mat or slice of a frame; it writes
 // Frame.Objects[i].TrackID in place and appends to Frame.Events. Memory stays
 // flat: track slots and matching buffers are reused, dropped tracks are
-// freed, and a source's state is freed by Forget or after
+// freed, and a source's state is freed when the line says the source ended
+// (EndSource, pipeline.SourceEnder), by Forget, or after
 // Options.SourceTimeout without frames.
 package track

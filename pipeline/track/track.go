@@ -123,7 +123,10 @@ type track struct {
 	lastSeen       int64 // frame number of the last match
 }
 
-var _ pipeline.Processor = (*Tracker)(nil)
+var (
+	_ pipeline.Processor   = (*Tracker)(nil)
+	_ pipeline.SourceEnder = (*Tracker)(nil)
+)
 
 // New makes a tracker.
 func New(o Options) (*Tracker, error) {
@@ -331,6 +334,16 @@ func (t *Tracker) Forget(sourceID int) []pipeline.TrackEvent {
 		}
 	}
 	return evs
+}
+
+// EndSource frees the state of a source that ended: the line calls it after
+// the source's last frame has passed the tracker (the tracker must be a
+// stage of one worker). Its confirmed tracks end with it; no frame of the
+// source is left to carry their TrackLeft events, so they are not reported.
+// Memory stays flat however many sources come and go.
+func (t *Tracker) EndSource(_ context.Context, sourceID int) error {
+	t.Forget(sourceID)
+	return nil
 }
 
 // Stats counts what the tracker holds now.

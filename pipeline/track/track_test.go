@@ -3,13 +3,18 @@ package track
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conveyor-vision/conveyor/camera"
+	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
@@ -488,4 +493,133 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+func TestEndSourceForgetsTheSource(t *testing.T) {
+	tr := newTracker(t, Options{MinHits: 1, SourceTimeout: -1})
+	ctx := context.Background()
+	obj := func(x float32) []pipeline.Object {
+		return []pipeline.Object{{Box: pipeline.Rect{X: x, Y: 10, W: 30, H: 30}}}
+	}
+	for n := int64(0); n < 5; n++ {
+		for src := range 3 {
+			require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: src, Number: n, Objects: obj(float32(n))}))
+		}
+	}
+	require.Equal(t, Stats{Sources: 3, Tracks: 3, Confirmed: 3}, tr.Stats())
+	require.NoError(t, tr.EndSource(ctx, 1))
+	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
+	require.NoError(t, tr.EndSource(ctx, 1), "twice")
+	require.NoError(t, tr.EndSource(ctx, 9), "a source the tracker never saw")
+	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
+	assert.Nil(t, tr.Forget(1), "its tracks are gone")
+}
+
+// TestSourcesComeAndGo: a long churn of short-lived sources, each ended by
+// EndSource, leaves no state behind and the heap flat.
+func TestSourcesComeAndGo(t *testing.T) {
+	tr := newTracker(t, Options{MinHits: 1, SourceTimeout: -1})
+	ctx := context.Background()
+	f := &pipeline.Frame{}
+	churn := func(from, to int) {
+		for id := from; id < to; id++ {
+			for n := int64(0); n < 5; n++ {
+				f.SourceID, f.Number = id, n
+				f.Objects = append(f.Objects[:0],
+					pipeline.Object{Box: pipeline.Rect{X: float32(n), Y: 10, W: 30, H: 30}},
+					pipeline.Object{Box: pipeline.Rect{X: 300 + float32(n), Y: 10, W: 30, H: 30}})
+				f.Events = f.Events[:0]
+				require.NoError(t, tr.Process(ctx, f))
+			}
+			require.NoError(t, tr.EndSource(ctx, id))
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	churn(0, 2000) // warm up: buffers at their size
+	before := heap()
+	churn(2000, 22000)
+	after := heap()
+	assert.Equal(t, Stats{}, tr.Stats())
+	t.Logf("heap %d → %d bytes over 20000 sources", before, after)
+	// A source's state is some 400 bytes: 20000 kept would be 8 MB.
+	assert.Less(t, int64(after)-int64(before), int64(256<<10), "the heap grew with the sources")
+}
+
+// TestEndSourceInALine runs the real detector (YuNet through OpenCV) and the
+// tracker over the walking clip next to an endless pattern source: when
+// the clip ends, the line's end-of-source marker frees its tracks while
+// the line goes on.
+func TestEndSourceInALine(t *testing.T) {
+	clip, err := models.Asset("media/video/face-demographics-walking-and-pause.mp4")
+	require.NoError(t, err)
+	src, err := camera.Open(clip, camera.Options{})
+	require.NoError(t, err)
+	pattern, err := camera.Open("pattern://?width=160&height=120&fps=30&frames=-1", camera.Options{})
+	require.NoError(t, err)
+	det, err := infer.NewDetector(infer.Options{})
+	if err != nil {
+		_, _ = src.Close(), pattern.Close()
+		require.NoError(t, err)
+	}
+	tr, err := New(Options{SourceTimeout: -1})
+	require.NoError(t, err)
+
+	var (
+		mu        sync.Mutex
+		clipOut   int
+		clipTrack int
+	)
+	line := pipeline.New()
+	line.AddSource(pipeline.Limit(src, 15), pipeline.LinkOptions{})
+	line.AddSource(pattern, pipeline.LinkOptions{})
+	line.AddStage("detect", pipeline.LinkOptions{}, det)
+	line.AddStage("track", pipeline.LinkOptions{}, tr)
+	line.AddSink(pipeline.SinkFunc(func(_ context.Context, f *pipeline.Frame) error {
+		if f.SourceID != 0 {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		clipOut++
+		for _, o := range f.Objects {
+			if o.TrackID != 0 {
+				clipTrack++
+			}
+		}
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- line.Run(ctx) }()
+
+	deadline := time.Now().Add(time.Minute)
+	for {
+		mu.Lock()
+		out := clipOut
+		mu.Unlock()
+		// Every frame of the clip passed the tracker and only the pattern
+		// source is left in it: the clip's state was freed.
+		if out == 15 && tr.Stats().Sources == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "clip frames %d, tracker %+v", out, tr.Stats())
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Equal(t, Stats{Sources: 1}, tr.Stats(), "the pattern has no faces, so no tracks")
+	mu.Lock()
+	assert.Greater(t, clipTrack, 15, "the clip's people were tracked")
+	mu.Unlock()
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the line did not stop")
+	}
 }

@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 // chromium finds Debian's chromium (or Google's build) on PATH.
@@ -102,4 +105,38 @@ func TestPageInChromium(t *testing.T) {
 	}
 	assert.Greater(t, variance, 500.0, "the stream area is not blank")
 	assert.Greater(t, r.srv.Sink().Stats().Encoded, int64(0))
+}
+
+// TestPageFollowsSourcesInChromium loads the page in headless Chromium with
+// the source API on, one live source running and one that has ended, and
+// reads the DOM the page's script built: the add form is shown, there is a
+// tab for the running source only (one running source: no tiled tab), and
+// the table lists both, with a remove button for the running one only.
+func TestPageFollowsSourcesInChromium(t *testing.T) {
+	browser := chromium(t)
+	a := startAPI(t, true, "pattern://?width=320&height=240&fps=25&frames=-1", "pattern://?width=64&height=48&fps=0&frames=3")
+	eventually(t, 10*time.Second, "source 1 ended", func() bool { return stateOf(a.list(t), 1) == pipeline.SourceEnded })
+	eventually(t, 10*time.Second, "source 1 gone from the sink", func() bool { return a.srv.Sink().feedCount() <= 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", a.srv.URL())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "chromium: %s", stderr.String())
+	dom := string(out)
+
+	assert.Contains(t, dom, `<section class="panel" id="api">`, "the add form is shown (not hidden)")
+	assert.Contains(t, dom, `<form id="add">`)
+	assert.Contains(t, dom, `<button data-view="0" class="on">Source 0</button>`)
+	assert.NotContains(t, dom, `data-view="1"`, "no tab for the ended source")
+	assert.NotContains(t, dom, `data-view="all"`, "one running source: no tiled view")
+	assert.Contains(t, dom, `data-remove="0"`)
+	assert.NotContains(t, dom, `data-remove="1"`)
+	assert.Regexp(t, `<td class="gone"[^>]*>ended</td>`, dom)
+	assert.Contains(t, dom, `<img alt="source 0" id="stream" src="/stream/0">`)
 }

@@ -20,6 +20,11 @@ var durationBuckets = prometheus.ExponentialBuckets(0.0001, 2, 18)
 // observer times frames through the line with probes: per-stage duration
 // histograms (In to Out probe), the end-to-end latency histogram and the
 // per-source frame meters (the sink's Out probe, after every sink wrote).
+//
+// A source's meter goes when the source ends (the Sink's EndSource calls
+// end, after the source's last frame went through the sink's Out probe), so
+// that /metrics has no series of sources long gone; only its final count
+// stays, for /stats.
 type observer struct {
 	stage   *prometheus.HistogramVec
 	latency prometheus.Histogram
@@ -30,6 +35,7 @@ type observer struct {
 
 	mu     sync.Mutex
 	meters map[int]*meter
+	final  map[int]int64 // frames out of the line of each ended source
 }
 
 func newObserver(*Sink) *observer {
@@ -45,7 +51,26 @@ func newObserver(*Sink) *observer {
 			Buckets: durationBuckets,
 		}),
 		meters: map[int]*meter{},
+		final:  map[int]int64{},
 	}
+}
+
+// end drops source id's meter, keeping its final count.
+func (o *observer) end(id int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if m := o.meters[id]; m != nil {
+		o.final[id] = m.count
+		delete(o.meters, id)
+	}
+}
+
+// finalCount is the frames of an ended source that left the line.
+func (o *observer) finalCount(id int) (int64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, ok := o.final[id]
+	return n, ok
 }
 
 // attach adds the probes: one timer per stage, and the sink's.
@@ -99,12 +124,21 @@ func (o *observer) running() bool { return o.started.Load() }
 
 // SourceStats is one source's figures on /stats.
 type SourceStats struct {
-	ID     int     `json:"id"`
-	Name   string  `json:"name"`
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+	// State is the source's pipeline.SourceState, and Error why it failed.
+	State pipeline.SourceState `json:"state,omitempty"`
+	Error string               `json:"error,omitempty"`
+	Live  bool                 `json:"live,omitempty"`
+	// Frames counts the source's frames that left the line, FPS their rate
+	// over the last 5 s (0 once the source has ended).
 	Frames int64   `json:"frames"`
 	FPS    float64 `json:"fps"`
+	// Dropped counts its frames dropped by its own link (drop-oldest).
+	Dropped int64 `json:"dropped"`
 }
 
+// sources lists the meters: the sources that have not ended, by id.
 func (o *observer) sources() []SourceStats {
 	now := time.Now()
 	o.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,12 @@ type Options struct {
 	// Collectors are registered with the metrics registry next to the
 	// line's own (as Register does).
 	Collectors []prometheus.Collector
+	// OpenSource, when set, turns on the source API: POST /api/sources
+	// opens a URI with it and attaches the source to the line, DELETE
+	// /api/sources/{id} detaches one (see api.go). ctx is the request's: it
+	// bounds the opening only, never the source's life. When nil those two
+	// answer 403; GET /api/sources always works.
+	OpenSource func(ctx context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -123,6 +130,9 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	s := &Server{line: line, opts: o, reg: prometheus.NewRegistry(), done: make(chan struct{}), served: make(chan error, 1), started: time.Now()}
 	s.sink = newSink(o)
 	s.obs = newObserver(s.sink)
+	s.sink.mu.Lock()
+	s.sink.onEnd = s.obs.end
+	s.sink.mu.Unlock()
 	if err := s.obs.attach(line); err != nil {
 		_ = s.sink.Close()
 		return nil, err
@@ -145,6 +155,9 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.HandleFunc("GET /stream/{id}", s.handleStream)
+	mux.HandleFunc("GET /api/sources", s.handleListSources)
+	mux.HandleFunc("POST /api/sources", s.handleAddSource)
+	mux.HandleFunc("DELETE /api/sources/{id}", s.handleRemoveSource)
 	mux.HandleFunc("GET /{$}", s.handleIndex)
 	// Go's profiler, for memory that grows over days: the server listens on
 	// loopback unless told otherwise.
@@ -251,16 +264,21 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 
 // StatsReply is /stats's body: the line's figures for the page.
 type StatsReply struct {
-	Title   string         `json:"title"`
-	Health  Health         `json:"health"`
-	Line    pipeline.Stats `json:"line"`
-	Sources []SourceStats  `json:"sources"`
-	Stream  StreamStats    `json:"stream"`
-	Uptime  float64        `json:"uptime_s"`
+	Title  string         `json:"title"`
+	Health Health         `json:"health"`
+	Line   pipeline.Stats `json:"line"`
+	// Sources lists every source the line has had, by id, ended ones
+	// included (with their state and final counts).
+	Sources []SourceStats `json:"sources"`
+	Stream  StreamStats   `json:"stream"`
+	Uptime  float64       `json:"uptime_s"`
+	// API is true when the source API may add and remove sources.
+	API bool `json:"api"`
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
-	rep := StatsReply{Title: s.opts.Title, Health: s.Health(), Sources: s.obs.sources(), Stream: s.sink.Stats(), Uptime: time.Since(s.started).Seconds()}
+	rep := StatsReply{Title: s.opts.Title, Health: s.Health(), Sources: s.sourceStats(), Stream: s.sink.Stats(),
+		Uptime: time.Since(s.started).Seconds(), API: s.opts.OpenSource != nil}
 	if s.obs.running() {
 		rep.Line = s.line.Stats()
 	}
@@ -271,6 +289,33 @@ func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
+// sourceStats joins the line's list of sources (state, counts at the
+// source) with the observer's figures (frames out of the line, rate).
+func (s *Server) sourceStats() []SourceStats {
+	meters := map[int]SourceStats{}
+	for _, m := range s.obs.sources() {
+		meters[m.ID] = m
+	}
+	statuses := s.line.Sources()
+	out := make([]SourceStats, 0, len(statuses)+len(meters))
+	for _, st := range statuses {
+		st = redactStatus(st)
+		ss := SourceStats{ID: st.ID, Name: st.Name, State: st.State, Error: st.Err, Live: st.Live, Dropped: st.Dropped}
+		if m, ok := meters[st.ID]; ok {
+			ss.Frames, ss.FPS = m.Frames, m.FPS
+			delete(meters, st.ID)
+		} else if n, ok := s.obs.finalCount(st.ID); ok {
+			ss.Frames = n
+		}
+		out = append(out, ss)
+	}
+	for _, m := range meters { // frames of a source the line does not list (a sink used alone)
+		out = append(out, m)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
 func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -278,8 +323,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleStream serves one MJPEG stream: multipart/x-mixed-replace, one
-// JPEG part per encoded frame, until the viewer leaves or the server or
-// sink closes.
+// JPEG part per encoded frame, until the viewer leaves, the server or sink
+// closes, or the source ends (then the stream ends with its closing
+// boundary). The stream of a source that has ended is 410 Gone.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := tiledID
 	if p := r.PathValue("id"); p != "all" {
@@ -291,11 +337,15 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		id = n
 	}
 	v, latest, err := s.sink.subscribe(id)
+	if errors.Is(err, errSourceEnded) {
+		http.Error(w, err.Error(), http.StatusGone)
+		return
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	defer s.sink.unsubscribe(id, v)
+	defer s.sink.unsubscribe(v)
 	h := w.Header()
 	h.Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
 	h.Set("Cache-Control", "no-store")
@@ -331,6 +381,19 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		case <-s.done:
 			return
 		case <-s.sink.done:
+			return
+		case <-v.fd.gone:
+			select { // the source's last picture first
+			case jpeg := <-v.ch:
+				if send(jpeg) != nil {
+					return
+				}
+			default:
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprintf(w, "--%s--\r\n", boundary); err == nil {
+				_ = rc.Flush()
+			}
 			return
 		}
 	}

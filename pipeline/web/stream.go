@@ -39,6 +39,16 @@ type Sink struct {
 	mu     sync.Mutex
 	feeds  map[int]*feed
 	closed bool
+	// ended holds the sources that ended: their frames are ignored and
+	// their streams refused (ids are never reused).
+	ended map[int]struct{}
+	// retired feeds of ended sources wait for the encoder to close their
+	// Mats (it may be using them).
+	retired []*feed
+	// relayout: a source left the tiled view, which must be redrawn.
+	relayout bool
+	// onEnd is told when a source ended (the observer forgets its meter).
+	onEnd func(id int)
 
 	encoded, encoderDrops, viewerDrops atomic.Int64
 	viewers                            atomic.Int64
@@ -49,6 +59,7 @@ type Sink struct {
 type feed struct {
 	id   int
 	name string
+	gone chan struct{} // closed when the source ends: its streams end
 	// Guarded by Sink.mu:
 	viewers    map[*viewer]struct{}
 	pending    gocv.Mat // the frame Write copied, waiting for the encoder
@@ -62,9 +73,15 @@ type feed struct {
 }
 
 // viewer is one open stream; its mailbox holds one JPEG.
-type viewer struct{ ch chan []byte }
+type viewer struct {
+	ch chan []byte
+	fd *feed
+}
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink        = (*Sink)(nil)
+	_ pipeline.SourceEnder = (*Sink)(nil)
+)
 
 func newSink(o Options) *Sink {
 	s := &Sink{
@@ -74,6 +91,7 @@ func newSink(o Options) *Sink {
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		feeds:    map[int]*feed{},
+		ended:    map[int]struct{}{},
 	}
 	s.wg.Add(1)
 	go s.encoder()
@@ -81,7 +99,7 @@ func newSink(o Options) *Sink {
 }
 
 func newFeed(id int, name string) *feed {
-	return &feed{id: id, name: name, viewers: map[*viewer]struct{}{},
+	return &feed{id: id, name: name, gone: make(chan struct{}), viewers: map[*viewer]struct{}{},
 		pending: gocv.NewMat(), work: gocv.NewMat(), scaled: gocv.NewMat(), tile: gocv.NewMat()}
 }
 
@@ -102,6 +120,10 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 	now := time.Now()
 	s.mu.Lock()
 	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	if _, ended := s.ended[f.SourceID]; ended {
 		s.mu.Unlock()
 		return nil
 	}
@@ -134,6 +156,39 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 	return nil
 }
 
+// EndSource drops the feed of a source that ended: its viewers' streams
+// end (cleanly, with the closing boundary), its Mats are freed, it leaves
+// the tiled view, and later requests for its stream get 410 Gone. It never
+// waits for the encoder or for viewers.
+func (s *Sink) EndSource(_ context.Context, sourceID int) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	if _, ok := s.ended[sourceID]; ok {
+		s.mu.Unlock()
+		return nil
+	}
+	s.ended[sourceID] = struct{}{}
+	if fd := s.feeds[sourceID]; fd != nil {
+		delete(s.feeds, sourceID)
+		close(fd.gone)
+		s.retired = append(s.retired, fd)
+		s.relayout = s.relayout || fd.seen
+	}
+	onEnd := s.onEnd
+	s.mu.Unlock()
+	if onEnd != nil {
+		onEnd(sourceID)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // Close ends every stream, stops the encoder and frees the Mats. It is
 // idempotent; Write after Close does nothing.
 func (s *Sink) Close() error {
@@ -148,6 +203,10 @@ func (s *Sink) Close() error {
 			fd.close()
 			delete(s.feeds, id)
 		}
+		for _, fd := range s.retired {
+			fd.close()
+		}
+		s.retired = nil
 		s.mu.Unlock()
 	})
 	return nil
@@ -178,7 +237,10 @@ func (s *Sink) Stats() StreamStats {
 	return StreamStats{Viewers: s.viewers.Load(), Encoded: s.encoded.Load(), EncoderDrops: s.encoderDrops.Load(), ViewerDrops: s.viewerDrops.Load()}
 }
 
-var errClosed = errors.New("web: the line has stopped: no more frames")
+var (
+	errClosed      = errors.New("web: the line has stopped: no more frames")
+	errSourceEnded = errors.New("web: the source has ended")
+)
 
 // subscribe adds a viewer of feed id and returns the feed's last JPEG.
 func (s *Sink) subscribe(id int) (*viewer, []byte, error) {
@@ -187,12 +249,15 @@ func (s *Sink) subscribe(id int) (*viewer, []byte, error) {
 	if s.closed {
 		return nil, nil, errClosed
 	}
+	if _, ended := s.ended[id]; ended {
+		return nil, nil, fmt.Errorf("%w: source %d", errSourceEnded, id)
+	}
 	fd := s.feeds[id]
 	if fd == nil {
 		fd = newFeed(id, "")
 		s.feeds[id] = fd
 	}
-	v := &viewer{ch: make(chan []byte, 1)}
+	v := &viewer{ch: make(chan []byte, 1), fd: fd}
 	fd.viewers[v] = struct{}{}
 	s.viewers.Add(1)
 	return v, fd.latest, nil
@@ -200,18 +265,18 @@ func (s *Sink) subscribe(id int) (*viewer, []byte, error) {
 
 // unsubscribe removes a viewer; a feed no frame ever came for goes with its
 // last viewer.
-func (s *Sink) unsubscribe(id int, v *viewer) {
+func (s *Sink) unsubscribe(v *viewer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.viewers.Add(-1)
-	fd := s.feeds[id]
-	if fd == nil {
-		return // closed
-	}
+	fd := v.fd
 	delete(fd.viewers, v)
-	if len(fd.viewers) == 0 && !fd.seen && id != tiledID {
+	if s.feeds[fd.id] != fd {
+		return // retired (its source ended) or closed: freed elsewhere
+	}
+	if len(fd.viewers) == 0 && !fd.seen && fd.id != tiledID {
 		fd.close()
-		delete(s.feeds, id)
+		delete(s.feeds, fd.id)
 	}
 }
 
@@ -256,6 +321,13 @@ func (s *Sink) encoder() {
 			return
 		}
 		s.mu.Lock()
+		// The feeds of ended sources are out of the map, so nothing else
+		// reaches their Mats, and this goroutine finished with them in the
+		// last round.
+		for _, fd := range s.retired {
+			fd.close()
+		}
+		s.retired = s.retired[:0]
 		jobs = jobs[:0]
 		for _, fd := range s.feeds {
 			if fd.hasPending {
@@ -266,6 +338,7 @@ func (s *Sink) encoder() {
 		}
 		tiled := s.feeds[tiledID]
 		wantTiled := tiled != nil && len(tiled.viewers) > 0
+		relayout := s.relayout && wantTiled
 		s.mu.Unlock()
 
 		for _, fd := range jobs {
@@ -289,7 +362,8 @@ func (s *Sink) encoder() {
 				s.publish(fd, jpeg)
 			}
 		}
-		if wantTiled && time.Since(lastTiled) >= s.interval {
+		// A source that left is shown gone at once, whatever the rate.
+		if wantTiled && (relayout || time.Since(lastTiled) >= s.interval) {
 			if s.compose(&canvas) {
 				lastTiled = time.Now()
 				if jpeg, err := s.encode(canvas); err == nil {
@@ -320,7 +394,8 @@ const tileW, tileH = 640, 360
 func (s *Sink) compose(canvas *gocv.Mat) bool {
 	s.mu.Lock()
 	var feeds []*feed
-	fresh := false
+	fresh := s.relayout
+	s.relayout = false
 	for _, fd := range s.feeds {
 		if fd.id != tiledID && fd.seen {
 			feeds = append(feeds, fd)
@@ -330,6 +405,15 @@ func (s *Sink) compose(canvas *gocv.Mat) bool {
 	s.mu.Unlock()
 	if !fresh {
 		return false
+	}
+	if len(feeds) == 0 { // every source has ended
+		if canvas.Cols() != tileW || canvas.Rows() != tileH {
+			_ = canvas.Close()
+			*canvas = gocv.NewMatWithSize(tileH, tileW, gocv.MatTypeCV8UC3)
+		}
+		canvas.SetTo(gocv.NewScalar(24, 24, 24, 0))
+		gocv.PutText(canvas, "no source", image.Pt(tileW/2-50, tileH/2), gocv.FontHersheySimplex, 0.6, color.RGBA{140, 140, 140, 0}, 1)
+		return true
 	}
 	sort.Slice(feeds, func(a, b int) bool { return feeds[a].id < feeds[b].id })
 	cols := int(math.Ceil(math.Sqrt(float64(len(feeds)))))

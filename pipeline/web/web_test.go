@@ -202,8 +202,6 @@ func TestMetricsAfterRun(t *testing.T) {
 		{"conveyor_stage_workers", []string{"stage", "draw"}, 1},
 		{"conveyor_stage_queue_depth", []string{"stage", "draw"}, 0},
 		{"conveyor_line_frames_total", nil, 85},
-		{"conveyor_source_frames_total", []string{"source_id", "0", "source", "pattern://?width=320&height=240&fps=0&frames=60"}, 60},
-		{"conveyor_source_frames_total", []string{"source_id", "1"}, 25},
 		{"conveyor_stage_duration_seconds", []string{"stage", "draw"}, 85},
 		{"conveyor_stage_duration_seconds", []string{"stage", "sink"}, 85},
 		{"conveyor_frame_latency_seconds", nil, 85},
@@ -225,6 +223,9 @@ func TestMetricsAfterRun(t *testing.T) {
 	assert.Greater(t, value(t, fams, "go_goroutines"), 0.0)
 	assert.Greater(t, value(t, fams, "process_resident_memory_bytes"), 0.0)
 	assert.Equal(t, dto.MetricType_HISTOGRAM, fams["conveyor_stage_duration_seconds"].GetType())
+	// Both sources have ended: their per-source series went with them
+	// (TestSourceMetricsFollowSources sees them while they run).
+	assert.NotContains(t, fams, "conveyor_source_frames_total")
 
 	// The line has ended: unhealthy, and /stats still answers.
 	code, h := r.health(t)
@@ -237,7 +238,10 @@ func TestMetricsAfterRun(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &st))
 	assert.Equal(t, int64(85), st.Line.Frames)
 	require.Len(t, st.Sources, 2)
-	assert.Equal(t, int64(25), st.Sources[1].Frames)
+	assert.Equal(t, SourceStats{ID: 0, Name: "pattern://?width=320&height=240&fps=0&frames=60", State: pipeline.SourceEnded, Frames: 60}, st.Sources[0])
+	assert.Equal(t, int64(25), st.Sources[1].Frames, "the final count")
+	assert.Equal(t, pipeline.SourceEnded, st.Sources[1].State)
+	assert.False(t, st.API)
 }
 
 // stallSource gives n frames, then blocks until cancelled.
