@@ -36,9 +36,12 @@ const (
 // SourceStatus describes one source of a line, for Line.Sources and the
 // HTTP API.
 type SourceStatus struct {
-	ID    int         `json:"id"`
-	Name  string      `json:"name"`
-	Live  bool        `json:"live"`
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+	Live bool   `json:"live"`
+	// FPS is the nominal frame rate the source gave when attached (0 when
+	// unknown).
+	FPS   float64     `json:"fps"`
 	State SourceState `json:"state"`
 	// Err is the error that ended a failed source.
 	Err string `json:"error,omitempty"`
@@ -124,6 +127,7 @@ func (l *Line) Sources() []SourceStatus {
 			ID:      s.id,
 			Name:    s.info.Name,
 			Live:    s.info.Live,
+			FPS:     s.info.FPS,
 			State:   s.state,
 			Frames:  s.metrics.out.Load(),
 			Dropped: s.dropped.Load(),

@@ -71,6 +71,7 @@ type Config struct {
 	HTTPFPS      float64 `yaml:"http-fps"`
 	HTTPQuality  int     `yaml:"http-quality"`
 	HTTPWidth    int     `yaml:"http-width"`
+	API          bool    `yaml:"api"`
 
 	// RabbitMQ (package mq).
 	AMQP             string        `yaml:"amqp"`
@@ -166,6 +167,7 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "http-fps", Usage: "most frames per second sent to each viewer", Value: d.HTTPFPS},
 		&cli.IntFlag{Name: "http-quality", Usage: "JPEG quality of the live view (1-100)", Value: d.HTTPQuality},
 		&cli.IntFlag{Name: "http-width", Usage: "widest picture sent to viewers (0 = as is)", Value: d.HTTPWidth},
+		&cli.BoolFlag{Name: "api", Usage: "with --http: add and remove sources while running (POST and DELETE /api/sources); the run then lasts until stopped, not until its sources end"},
 		&cli.StringFlag{Name: "amqp", Usage: "publish events to RabbitMQ: amqp[s]://user:pass@host:5672/vhost (or set CONVEYOR_AMQP_URL and pass --amqp env)"},
 		&cli.StringFlag{Name: "amqp-ca", Usage: "PEM CA file for amqps://"},
 		&cli.StringFlag{Name: "exchange", Usage: "topic exchange to publish to (declared if missing)", Value: d.Exchange},
@@ -242,6 +244,7 @@ func loadConfig(c *cli.Context) (Config, error) {
 	set("http-fps", func() { cfg.HTTPFPS = c.Float64("http-fps") })
 	set("http-quality", func() { cfg.HTTPQuality = c.Int("http-quality") })
 	set("http-width", func() { cfg.HTTPWidth = c.Int("http-width") })
+	set("api", func() { cfg.API = c.Bool("api") })
 	set("amqp", func() { cfg.AMQP = c.String("amqp") })
 	set("amqp-ca", func() { cfg.AMQPCA = c.String("amqp-ca") })
 	set("exchange", func() { cfg.Exchange = c.String("exchange") })
@@ -266,8 +269,11 @@ func (cfg Config) Validate() error {
 	bad := func(field string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
 	}
-	if len(cfg.Sources) == 0 {
-		bad("source", "at least one source is needed (--source FILE_OR_URI)")
+	if len(cfg.Sources) == 0 && !cfg.API {
+		bad("source", "at least one source is needed (--source FILE_OR_URI, or --api to add them while running)")
+	}
+	if cfg.API && cfg.HTTP == "" {
+		bad("api", "needs --http: the source API is served by the web server")
 	}
 	if cfg.Score < 0 || cfg.Score > 1 {
 		bad("score", "%g is out of range: want 0 to 1", cfg.Score)

@@ -88,22 +88,30 @@ func chooseBackend(name string) (string, error) {
 
 // openSources opens every --source, in order.
 func openSources(cfg Config) ([]pipeline.Source, error) {
-	opts := camera.Options{Repeat: cfg.Repeat, Realtime: cfg.Realtime, Reconnect: cfg.Reconnect}
 	var out []pipeline.Source
 	for _, uri := range cfg.Sources {
-		src, err := camera.Open(uri, opts)
+		src, err := openSource(cfg, uri)
 		if err != nil {
 			for _, s := range out {
 				_ = s.Close()
 			}
 			return nil, err
 		}
-		if cfg.MaxFrames > 0 {
-			src = pipeline.Limit(src, cfg.MaxFrames)
-		}
 		out = append(out, src)
 	}
 	return out, nil
+}
+
+// openSource opens one source as --source would (also for the HTTP API).
+func openSource(cfg Config, uri string) (pipeline.Source, error) {
+	src, err := camera.Open(uri, camera.Options{Repeat: cfg.Repeat, Realtime: cfg.Realtime, Reconnect: cfg.Reconnect})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxFrames > 0 {
+		src = pipeline.Limit(src, cfg.MaxFrames)
+	}
+	return src, nil
 }
 
 // build validates everything that can be validated (model, outputs,
@@ -143,7 +151,7 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	// Outputs first: a bad output path should fail before a camera opens.
 	var sinks []pipeline.Sink
 	if cfg.Out != "" {
-		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Out})
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Out, SourceFPS: b.sourceFPS})
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +180,7 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		sinks = append(sinks, s)
 	}
 	if cfg.DepthOut != "" {
-		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.DepthOut})
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.DepthOut, SourceFPS: b.sourceFPS})
 		if err != nil {
 			opened.close()
 			return nil, fmt.Errorf("depth-out: %w", err)
@@ -205,14 +213,13 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	}
 	b.sources = sources
 	policy, _ := pipeline.ParsePolicy(cfg.Policy)
-	var fps []float64
+	sourceLink := pipeline.LinkOptions{Policy: policy, Queue: cfg.Queue}
 	for _, s := range sources {
-		b.line.AddSource(s, pipeline.LinkOptions{Policy: policy, Queue: cfg.Queue})
-		fps = append(fps, s.Info().FPS)
+		b.line.AddSource(s, sourceLink)
 	}
-	if b.video != nil {
-		b.video.SetFPS(fps)
-	}
+	// With --api the line serves sources that come and go: it runs until
+	// stopped, not until its sources end.
+	b.line.KeepAlive = cfg.API
 
 	// Stages. Each constructor's Processor is closed by the line once added;
 	// until then, by us.
@@ -275,7 +282,7 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		return nil, err
 	}
 	b.line.AddStage("decode", link, dec)
-	if cfg.MaxDistance > 0 || hasDepth(cfg.Sources) {
+	if cfg.MaxDistance > 0 || hasDepth(cfg.Sources) || cfg.API {
 		dp, err := depth.New(depth.Options{MaxDistance: float32(cfg.MaxDistance)})
 		if err != nil {
 			b.abandon(opened)
@@ -316,10 +323,17 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		if b.mq != nil {
 			collectors = append(collectors, mqCollector(b.mq))
 		}
-		srv, err := web.New(b.line, web.Options{
+		o := web.Options{
 			Addr: cfg.HTTP, StreamFPS: cfg.HTTPFPS, Quality: cfg.HTTPQuality, StreamWidth: cfg.HTTPWidth,
 			Title: "conveyor", Collectors: collectors,
-		})
+		}
+		if cfg.API {
+			o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
+				src, err := openSource(cfg, uri)
+				return src, sourceLink, err
+			}
+		}
+		srv, err := web.New(b.line, o)
 		if err != nil {
 			b.abandon(opened)
 			return nil, fmt.Errorf("http: %w", err)
@@ -329,6 +343,17 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		b.line.AddSink(srv.Sink())
 	}
 	return b, nil
+}
+
+// sourceFPS is a source's nominal frame rate (0 when unknown), for the
+// video files: sources attached through the API included.
+func (b *built) sourceFPS(id int) float64 {
+	for _, s := range b.line.Sources() {
+		if s.ID == id {
+			return s.FPS
+		}
+	}
+	return 0
 }
 
 // hasDepth says whether a source gives depth (RealSense).

@@ -36,6 +36,17 @@ func (s *VideoSink) Write(ctx context.Context, f *pipeline.Frame) error {
 	return s.inner.Write(ctx, &view)
 }
 
+var _ pipeline.SourceEnder = (*VideoSink)(nil)
+
+// EndSource passes a source's end on to the inner sink (a sink.Video
+// finalizes that source's file), if it wants to know.
+func (s *VideoSink) EndSource(ctx context.Context, sourceID int) error {
+	if e, ok := s.inner.(pipeline.SourceEnder); ok {
+		return e.EndSource(ctx, sourceID)
+	}
+	return nil
+}
+
 // Close finalizes the inner sink and releases the Mats.
 func (s *VideoSink) Close() error {
 	err := errors.Join(s.inner.Close(), s.col.Close())

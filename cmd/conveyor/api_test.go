@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+// TestSourceAPI starts `conveyor run --api` with no source, adds sources
+// through the HTTP API while it runs, removes a live one, and checks that
+// each source's video file is finalized when that source ends (not at the
+// end of the run) and that every frame of every source came out once.
+func TestSourceAPI(t *testing.T) {
+	dir := t.TempDir()
+	out, events := filepath.Join(dir, "out.mp4"), filepath.Join(dir, "e.jsonl")
+	var stderr syncBuffer
+	app := newApp()
+	app.ErrWriter = &stderr
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunContext(ctx, []string{"conveyor", "run", "--api", "--http", "127.0.0.1:0", "--progress", "never",
+			"--out", out, "--events", events, "--input-size", "320"})
+	}()
+	re := regexp.MustCompile(`live view on (http://127\.0\.0\.1:\d+/)`)
+	var base string
+	waitFor(t, "the web server", 30*time.Second, func() bool {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+		return base != ""
+	})
+	client := &http.Client{Timeout: 20 * time.Second}
+	add := func(uri string) pipeline.SourceStatus {
+		body, _ := json.Marshal(map[string]string{"uri": uri})
+		resp, err := client.Post(base+"api/sources", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var st pipeline.SourceStatus
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		return st
+	}
+	list := func() map[int]pipeline.SourceStatus {
+		resp, err := client.Get(base + "api/sources")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var sts []pipeline.SourceStatus
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&sts))
+		m := map[int]pipeline.SourceStatus{}
+		for _, s := range sts {
+			m[s.ID] = s
+		}
+		return m
+	}
+
+	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4") // 56 frames
+	first := add(clip)
+	assert.Equal(t, 0, first.ID)
+	waitFor(t, "the first clip to end", 60*time.Second, func() bool { return list()[0].State == pipeline.SourceEnded })
+	// Its file is final while the run goes on.
+	waitFor(t, "out.mp4 to be finalized", 20*time.Second, func() bool { _, err := os.Stat(out); return err == nil })
+	assert.Equal(t, 56, countVideoFrames(t, out))
+
+	live := add("pattern://?width=320&height=240&fps=30&frames=-1")
+	again := add(clip)
+	assert.Equal(t, []int{1, 2}, []int{live.ID, again.ID}, "ids are never reused")
+	waitFor(t, "the pattern to send frames", 30*time.Second, func() bool { return list()[1].Frames > 10 })
+	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("%sapi/sources/%d", base, live.ID), nil)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	waitFor(t, "both to end", 60*time.Second, func() bool {
+		m := list()
+		return m[1].State == pipeline.SourceStopped && m[2].State == pipeline.SourceEnded
+	})
+	waitFor(t, "out-1.mp4 and out-2.mp4", 20*time.Second, func() bool {
+		_, err1 := os.Stat(filepath.Join(dir, "out-1.mp4"))
+		_, err2 := os.Stat(filepath.Join(dir, "out-2.mp4"))
+		return err1 == nil && err2 == nil
+	})
+	assert.Equal(t, 56, countVideoFrames(t, filepath.Join(dir, "out-2.mp4")))
+
+	// The line outlives its sources until stopped.
+	select {
+	case err := <-done:
+		t.Fatalf("run ended on its own: %v\n%s", err, stderr.String())
+	case <-time.After(200 * time.Millisecond):
+	}
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	perSource := map[int]int{}
+	for _, ev := range readEvents(t, events) {
+		perSource[ev.SourceID]++
+	}
+	wrote := writtenFiles(stderr.String())
+	assert.Equal(t, 56, perSource[0])
+	assert.Equal(t, 56, perSource[2])
+	assert.Greater(t, perSource[1], 10)
+	assert.Contains(t, wrote, "out-1.mp4")
+}
+
+// countVideoFrames decodes a video and counts its frames.
+func countVideoFrames(t *testing.T, path string) int {
+	t.Helper()
+	frames := decodeAll(t, path)
+	defer closeAll(frames)
+	return len(frames)
+}
+
+// writtenFiles returns the summary's lines about written files.
+func writtenFiles(stderr string) string {
+	var b bytes.Buffer
+	for _, m := range regexp.MustCompile(`conveyor: wrote [^\n]*`).FindAllString(stderr, -1) {
+		b.WriteString(m + "\n")
+	}
+	return b.String()
+}
