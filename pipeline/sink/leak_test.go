@@ -1,0 +1,70 @@
+package sink
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/conveyor-vision/conveyor/pipeline"
+)
+
+func rssKiB(b *testing.B) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// BenchmarkVideoFileRSS opens, writes and finalizes one short video file per
+// iteration, as a source that comes and goes does: rss-B/op is resident
+// memory grown per file after a warm-up.
+// go test -run '^$' -bench VideoFileRSS -benchtime 200x ./pipeline/sink
+func BenchmarkVideoFileRSS(b *testing.B) {
+	for _, ext := range []string{".mp4", ".avi"} {
+		b.Run(ext[1:], func(b *testing.B) {
+			dir := b.TempDir()
+			v, err := NewVideo(VideoOptions{Path: filepath.Join(dir, "out"+ext)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close()
+			img := gocv.NewMatWithSize(240, 320, gocv.MatTypeCV8UC3)
+			defer img.Close()
+			ctx := context.Background()
+			file := func(id int) {
+				for i := 0; i < 5; i++ {
+					if err := v.Write(ctx, &pipeline.Frame{SourceID: id, Number: int64(i), Image: img}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := v.EndSource(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+				_ = os.Remove(v.PathFor(id))
+			}
+			id := 0
+			for ; id < 30; id++ {
+				file(id)
+			}
+			before := rssKiB(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				file(id)
+				id++
+			}
+			b.ReportMetric(float64(rssKiB(b)-before)*1024/float64(b.N), "rss-B/op")
+		})
+	}
+}
