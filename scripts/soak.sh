@@ -50,8 +50,7 @@ scrape() {
     /^process_resident_memory_bytes /{rss=$2} /^go_goroutines /{g=$2} /^conveyor_gocv_mats /{m=$2}
     /^go_memstats_heap_inuse_bytes /{h=$2} /^conveyor_line_frames_total /{f=$2}
     END {printf "%s: frames %d, RSS %.1f MiB, Go heap in use %.1f MiB, goroutines %d, live Mats %d", when, f, rss/1048576, h/1048576, g, m}'
-  curl -fsS 
-        "$base/api/sources" 2> /dev/null | awk '{n = gsub(/"id":/, ""); r = gsub(/"state":"running"/, ""); printf ", sources %d running of %d", r, n}'
+  curl -fsS "$base/api/sources" | awk '{n = gsub(/"id":/, ""); r = gsub(/"state":"running"/, ""); printf ", sources %d running of %d", r, n}'
   # The resident size split: anonymous (C and Go heaps, stacks) and file-backed (code).
   awk '/^(RssAnon|RssFile|Threads):/{printf ", %s %s", $1, $2 ($3 == "kB" ? " kB" : "")} END {print ""}' "/proc/$pid/status"
 }
