@@ -1,33 +1,18 @@
 package infer
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"gocv.io/x/gocv"
+
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
 // TestNetLayout pins what netPtr relies on: gocv's Net is one pointer.
 func TestNetLayout(t *testing.T) {
 	assert.Equal(t, unsafe.Sizeof(uintptr(0)), unsafe.Sizeof(gocv.Net{}))
-}
-
-func rssKiB(b *testing.B) int {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
 }
 
 // BenchmarkForwardRSS compares gocv 0.31's Net.ForwardLayers (which leaks
@@ -60,12 +45,12 @@ func BenchmarkForwardRSS(b *testing.B) {
 			for i := 0; i < 500; i++ {
 				call()
 			}
-			before := rssKiB(b)
+			before := pipelinetest.RSSKiB(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				call()
 			}
-			b.ReportMetric(float64(rssKiB(b)-before)*1024/float64(b.N), "rss-B/op")
+			b.ReportMetric(float64(pipelinetest.RSSKiB(b)-before)*1024/float64(b.N), "rss-B/op")
 		})
 	}
 }

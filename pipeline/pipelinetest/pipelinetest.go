@@ -1,11 +1,13 @@
 // Package pipelinetest holds what the tests of every conveyor package share:
 // a TestMain that checks for leaked goroutines and, under -tags matprofile,
-// for leaked gocv Mats.
+// for leaked gocv Mats, and the resident size for memory benchmarks.
 package pipelinetest
 
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -30,4 +32,26 @@ func VerifyMain(m *testing.M, opts ...goleak.Option) {
 		}
 	}
 	os.Exit(code)
+}
+
+// RSSKiB is the process's resident size in KiB (VmRSS), for benchmarks
+// that report memory grown per operation; it fails tb where /proc is
+// missing.
+func RSSKiB(tb testing.TB) int {
+	tb.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return n
+		}
+	}
+	tb.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

@@ -4,28 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
-
-func rssKiB(b *testing.B) int {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
 
 // BenchmarkVideoFileRSS opens, writes and finalizes one short video file per
 // iteration, as a source that comes and goes does: rss-B/op is resident
@@ -58,13 +43,13 @@ func BenchmarkVideoFileRSS(b *testing.B) {
 			for ; id < 30; id++ {
 				file(id)
 			}
-			before := rssKiB(b)
+			before := pipelinetest.RSSKiB(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				file(id)
 				id++
 			}
-			b.ReportMetric(float64(rssKiB(b)-before)*1024/float64(b.N), "rss-B/op")
+			b.ReportMetric(float64(pipelinetest.RSSKiB(b)-before)*1024/float64(b.N), "rss-B/op")
 		})
 	}
 }
