@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,9 @@ type Line struct {
 
 	latency *LatencyRecorder
 
-	mu        sync.Mutex // guards the fields below and sourceNode's mutable ones
-	sources   []*sourceNode
+	mu        sync.Mutex    // guards the fields below and sourceNode's mutable ones
+	sources   []*sourceNode // in id order: the running ones and the last KeptEndedSources ended
+	nextID    int
 	srcProbes []ProbeFunc // Probe("source", Out, ...): applies to every source, later ones too
 	state     lineState
 	ran       bool      // Run or Close was called
@@ -97,16 +99,27 @@ type sourceNode struct {
 	src     Source
 	info    SourceInfo // as it was at Attach
 	opts    LinkOptions
-	metrics *StageMetrics
 	link    *link        // set when the source starts
 	dropped atomic.Int64 // this source's frames dropped at its own link
 
-	// Guarded by Line.mu.
+	// Guarded by Line.mu (the source's own goroutine uses metrics freely
+	// until it ends; then retireLocked swaps it for final).
+	metrics  *StageMetrics
+	final    *StageStats
 	state    SourceState
 	err      error
 	detached bool
 	cancel   context.CancelFunc // stops Read; nil until the source starts
 	closed   bool
+}
+
+// statsLocked is the source's metrics: live while it runs, frozen once it
+// has ended. Called with Line.mu held.
+func (s *sourceNode) statsLocked() StageStats {
+	if s.final != nil {
+		return *s.final
+	}
+	return s.metrics.Snapshot()
 }
 
 type stageNode struct {
@@ -370,6 +383,7 @@ func (l *Line) readSource(rt *runState, s *sourceNode, readCtx context.Context, 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s.state, s.err = state, err
+	l.retireLocked(s)
 	if err != nil {
 		rt.errs = append(rt.errs, err)
 	}
@@ -397,6 +411,9 @@ func (l *Line) forward(rt *runState, s *sourceNode) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if rt.abort.Err() == nil { // drained and closed: nothing left for Run to release
+		rt.links = slices.DeleteFunc(rt.links, func(k *link) bool { return k == s.link })
+	}
 	rt.active--
 	if rt.active == 0 && (!rt.keepAlive || l.state != lineRunning) {
 		l.stopTakingLocked()
@@ -658,11 +675,10 @@ type Stats struct {
 func (l *Line) Stats() Stats {
 	var st Stats
 	l.mu.Lock()
-	sources := l.sources[:len(l.sources):len(l.sources)]
-	l.mu.Unlock()
-	for _, s := range sources {
-		st.Stages = append(st.Stages, s.metrics.Snapshot())
+	for _, s := range l.sources {
+		st.Stages = append(st.Stages, s.statsLocked())
 	}
+	l.mu.Unlock()
 	for _, n := range l.stages {
 		st.Stages = append(st.Stages, n.metrics.Snapshot())
 	}

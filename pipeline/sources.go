@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // SourceEnder is implemented by a Processor or Sink that keeps state per
@@ -81,7 +83,8 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 	if l.state == lineStopped {
 		return -1, ErrLineStopped
 	}
-	id := len(l.sources)
+	id := l.nextID
+	l.nextID++
 	name := "source"
 	if id > 0 {
 		name = fmt.Sprintf("source%d", id)
@@ -104,10 +107,13 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 func (l *Line) Detach(id int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if id < 0 || id >= len(l.sources) {
+	s := l.sourceLocked(id)
+	if s == nil {
+		if id >= 0 && id < l.nextID {
+			return nil // ended long ago, and forgotten (see KeptEndedSources)
+		}
 		return fmt.Errorf("pipeline: detach source %d: %w", id, ErrNoSource)
 	}
-	s := l.sources[id]
 	s.detached = true
 	if s.cancel != nil {
 		s.cancel()
@@ -115,9 +121,51 @@ func (l *Line) Detach(id int) error {
 	return nil
 }
 
-// Sources lists every source the line has had, in id order, ended ones
-// included. A source added before Run reads SourceRunning until it ends.
-// Safe to call at any time from any goroutine.
+// KeptEndedSources is how many ended sources a line remembers (in Sources
+// and Stats) besides the running ones; older ones are forgotten, so that a
+// line whose sources come and go for months does not grow.
+const KeptEndedSources = 256
+
+// sourceLocked finds a source the line still remembers by id (nil if
+// none). Called with l.mu held.
+func (l *Line) sourceLocked(id int) *sourceNode {
+	i, found := slices.BinarySearchFunc(l.sources, id, func(s *sourceNode, id int) int { return cmp.Compare(s.id, id) })
+	if !found {
+		return nil
+	}
+	return l.sources[i]
+}
+
+// retireLocked is called once a source has ended: its metrics are frozen
+// into a snapshot (the latency histogram alone is about 170 KB), and the
+// oldest ended sources past KeptEndedSources are forgotten. Called with
+// l.mu held.
+func (l *Line) retireLocked(s *sourceNode) {
+	final := s.metrics.Snapshot()
+	final.Queue = 0
+	s.final = &final
+	s.metrics = nil
+	ended := 0
+	for _, n := range l.sources {
+		if n.final != nil {
+			ended++
+		}
+	}
+	if ended <= KeptEndedSources {
+		return
+	}
+	l.sources = slices.DeleteFunc(l.sources, func(n *sourceNode) bool {
+		if n.final != nil && ended > KeptEndedSources {
+			ended--
+			return true
+		}
+		return false
+	})
+}
+
+// Sources lists the sources of the line, in id order: the running ones and
+// the last KeptEndedSources that ended. A source added before Run reads
+// SourceRunning until it ends. Safe to call at any time from any goroutine.
 func (l *Line) Sources() []SourceStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -129,7 +177,7 @@ func (l *Line) Sources() []SourceStatus {
 			Live:    s.info.Live,
 			FPS:     s.info.FPS,
 			State:   s.state,
-			Frames:  s.metrics.out.Load(),
+			Frames:  s.statsLocked().Out,
 			Dropped: s.dropped.Load(),
 		}
 		if s.err != nil {

@@ -492,3 +492,54 @@ func TestSourcesCountDropsPerSource(t *testing.T) {
 	assert.Equal(t, dropped, stats.Stages[len(stats.Stages)-1].Dropped, "the first stage still counts every source's drops")
 	assert.EqualValues(t, 100, released.Load())
 }
+
+// TestEndedSourcesAreForgotten: a line whose sources come and go keeps
+// every running source, the last KeptEndedSources ended ones (with their
+// metrics frozen, histogram dropped), and nothing else.
+func TestEndedSourcesAreForgotten(t *testing.T) {
+	var released atomic.Int64
+	l := New()
+	l.KeepAlive = true
+	sink := &collectSink{}
+	l.AddStage("work", LinkOptions{}, ProcessorFunc(func(context.Context, *Frame) error { return nil }))
+	l.AddSink(sink)
+	stay := &stallSource{n: 1, released: &released}
+	_, err := l.Attach(stay, LinkOptions{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait, _ := startRun(t, l, ctx)
+	total := KeptEndedSources + 40
+	for i := 0; i < total; i++ {
+		_, err := l.Attach(&countSource{n: 2, released: &released}, LinkOptions{})
+		require.NoError(t, err)
+	}
+	waitFor(t, "every short source to end", func() bool {
+		sts := l.Sources()
+		return len(sts) == 1+KeptEndedSources && sts[len(sts)-1].State == SourceEnded && sts[len(sts)-1].Frames == 2
+	})
+	sts := l.Sources()
+	assert.Equal(t, 0, sts[0].ID, "the running source is kept")
+	assert.Equal(t, SourceRunning, sts[0].State)
+	assert.Equal(t, total-KeptEndedSources+1, sts[1].ID, "the oldest ended ones are forgotten")
+	assert.Equal(t, total, sts[len(sts)-1].ID)
+	assert.Len(t, l.Stats().Stages, 1+KeptEndedSources+2, "sources, work, sink")
+	l.mu.Lock()
+	for _, s := range l.sources[1:] {
+		assert.Nil(t, s.metrics, "an ended source keeps no histogram")
+		assert.Equal(t, int64(2), s.final.Out)
+	}
+	l.mu.Unlock()
+	require.NoError(t, l.Detach(1), "detaching a forgotten source is a no-op")
+	require.ErrorIs(t, l.Detach(total+1), ErrNoSource)
+	cancel()
+	require.NoError(t, wait())
+	assert.Equal(t, int64(1+2*total), released.Load(), "every frame released")
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	n := 0
+	for _, frames := range sink.seen {
+		n += len(frames)
+	}
+	assert.Equal(t, 1+2*total, n)
+}

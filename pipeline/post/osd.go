@@ -34,6 +34,15 @@ func NewOSD(opts OSDOptions) *OSD {
 	return &OSD{opts: opts, fps: map[int]float64{}, lastArr: map[int]time.Time{}}
 }
 
+var _ pipeline.SourceEnder = (*OSD)(nil)
+
+// EndSource forgets the frame rate of a source that ended.
+func (o *OSD) EndSource(_ context.Context, sourceID int) error {
+	delete(o.fps, sourceID)
+	delete(o.lastArr, sourceID)
+	return nil
+}
+
 var (
 	boxColor  = color.RGBA{0, 255, 0, 0}
 	textColor = color.RGBA{255, 255, 255, 0}

@@ -167,3 +167,22 @@ func TestOSDDrawsOnlyWhatItIsAskedTo(t *testing.T) {
 	assert.False(t, equalRegion(t, orig, f.Image, image.Rect(99, 59, 102, 161)), "box edge drawn")
 	assert.Equal(t, "face 0.90 #4 1.42m", Caption(f.Objects[0]))
 }
+
+// TestOSDForgetsEndedSources: the per-source frame rate goes with its
+// source, so that sources that come and go do not grow the OSD.
+func TestOSDForgetsEndedSources(t *testing.T) {
+	o := NewOSD(OSDOptions{FPS: true})
+	img := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	ctx := context.Background()
+	for id := 0; id < 3; id++ {
+		for i := 0; i < 2; i++ {
+			require.NoError(t, o.Process(ctx, &pipeline.Frame{SourceID: id, Image: img}))
+		}
+	}
+	require.Len(t, o.lastArr, 3)
+	require.NoError(t, o.EndSource(ctx, 1))
+	assert.Len(t, o.lastArr, 2)
+	assert.NotContains(t, o.fps, 1)
+	assert.Contains(t, o.lastArr, 2)
+}

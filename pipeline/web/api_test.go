@@ -416,6 +416,8 @@ func clipFrames(t *testing.T, asset string, id, n int) []*pipeline.Frame {
 func TestSinkEndSource(t *testing.T) {
 	before := pipelinetest.MatCount()
 	line := pipeline.New()
+	line.AddSource(&stallSource{}, pipeline.LinkOptions{}) // ids 0 and 1: streams exist only for the line's sources
+	line.AddSource(&stallSource{}, pipeline.LinkOptions{})
 	srv, err := New(line, Options{Addr: "127.0.0.1:0", StreamFPS: 60, ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	require.NoError(t, line.Close()) // only the server and its sink are used
@@ -451,6 +453,8 @@ func TestSinkEndSource(t *testing.T) {
 		<-written
 	}()
 
+	code, _ := r.get(t, "/stream/2")
+	assert.Equal(t, http.StatusNotFound, code, "no such source")
 	one := r.openStream(t, "/stream/1")
 	sz, err := one.next(t)
 	require.NoError(t, err)
@@ -500,4 +504,13 @@ func TestSinkEndSource(t *testing.T) {
 		f.Release()
 	}
 	assert.Equal(t, before, pipelinetest.MatCount(), "every Mat closed")
+}
+
+func TestForgetOldest(t *testing.T) {
+	m := map[int]int64{}
+	for id := 0; id < 10; id++ {
+		m[id] = int64(id)
+		forgetOldest(m, 4)
+	}
+	assert.Equal(t, map[int]int64{6: 6, 7: 7, 8: 8, 9: 9}, m)
 }

@@ -322,6 +322,16 @@ func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(indexHTML)
 }
 
+// hasSource says whether the line has (or still remembers) source id.
+func (s *Server) hasSource(id int) bool {
+	for _, st := range s.line.Sources() {
+		if st.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // handleStream serves one MJPEG stream: multipart/x-mixed-replace, one
 // JPEG part per encoded frame, until the viewer leaves, the server or sink
 // closes, or the source ends (then the stream ends with its closing
@@ -330,8 +340,16 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := tiledID
 	if p := r.PathValue("id"); p != "all" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > maxSourceID {
+		if err != nil || n < 0 {
 			http.Error(w, "stream must be a source id (0, 1, ...) or all", http.StatusNotFound)
+			return
+		}
+		// Only a source the line has (or remembers) can be watched, so
+		// that a client cannot make feeds without end. Whether it has
+		// ended is the sink's to say: its last frames may still be on
+		// their way.
+		if !s.hasSource(n) {
+			http.Error(w, fmt.Sprintf("no source %d", n), http.StatusNotFound)
 			return
 		}
 		id = n
