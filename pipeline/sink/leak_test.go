@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
@@ -52,4 +54,25 @@ func BenchmarkVideoFileRSS(b *testing.B) {
 			b.ReportMetric(float64(pipelinetest.RSSKiB(b)-before)*1024/float64(b.N), "rss-B/op")
 		})
 	}
+}
+
+// TestVideoRemembersTheLastEndedFiles: a sink whose sources come and go
+// lists the last pipeline.KeptEndedSources finished files, not all of them.
+func TestVideoRemembersTheLastEndedFiles(t *testing.T) {
+	dir := t.TempDir()
+	v, err := NewVideo(VideoOptions{Path: filepath.Join(dir, "out.avi")})
+	require.NoError(t, err)
+	img := gocv.NewMatWithSize(16, 16, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	ctx := context.Background()
+	n := pipeline.KeptEndedSources + 5
+	for id := 0; id < n; id++ {
+		require.NoError(t, v.Write(ctx, &pipeline.Frame{SourceID: id, Image: img}))
+		require.NoError(t, v.EndSource(ctx, id))
+	}
+	files := v.Files()
+	assert.Len(t, files, pipeline.KeptEndedSources)
+	assert.NotContains(t, files, v.PathFor(4), "the oldest are forgotten")
+	assert.Equal(t, 1, files[v.PathFor(n-1)])
+	require.NoError(t, v.Close())
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -215,7 +217,8 @@ func (v *Video) writer(f *pipeline.Frame) (*videoFile, error) {
 }
 
 // Files lists the finished files and their frame counts: those of the
-// sources that ended, and after Close all of them.
+// sources that ended (the last pipeline.KeptEndedSources of them), and
+// after Close those finalized by Close too.
 func (v *Video) Files() map[string]int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -243,6 +246,10 @@ func (v *Video) EndSource(_ context.Context, sourceID int) error {
 func (v *Video) finish(sourceID int, vf *videoFile) error {
 	v.mu.Lock()
 	v.finished[sourceID] = finishedFile{path: vf.path, frames: vf.frames}
+	if !v.closed && len(v.finished) > pipeline.KeptEndedSources {
+		// Sources that come and go for months: remember the last ones.
+		delete(v.finished, slices.Min(slices.Collect(maps.Keys(v.finished))))
+	}
 	v.mu.Unlock()
 	if err := vf.w.Close(); err != nil {
 		return fmt.Errorf("video out %s: %w", vf.path, err)
