@@ -112,7 +112,7 @@ func (l *Line) Detach(id int) error {
 		if id >= 0 && id < l.nextID {
 			return nil // ended long ago, and forgotten (see KeptEndedSources)
 		}
-		return fmt.Errorf("pipeline: detach source %d: %w", id, ErrNoSource)
+		return fmt.Errorf("detach source %d: %w", id, ErrNoSource)
 	}
 	s.detached = true
 	if s.cancel != nil {
