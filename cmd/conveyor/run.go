@@ -114,9 +114,12 @@ func newProgress(cfg Config, b *built, w io.Writer) *progressbar.ProgressBar {
 		}
 	}
 	total := int64(0)
+	if cfg.API {
+		total = -1 // sources come and go: count frames, with no end in sight
+	}
 	for _, s := range b.sources {
 		n := s.Info().Frames
-		if n < 0 {
+		if n < 0 || total < 0 {
 			total = -1
 			break
 		}
