@@ -99,19 +99,8 @@ func (b *BatchInfer) run(ctx context.Context, fs []*pipeline.Frame) error {
 	if err != nil {
 		return fmt.Errorf("infer: batch of %d: %w", len(fs), err)
 	}
-	for _, t := range outs {
-		if len(t.Shape) == 0 || t.Shape[0] != len(fs) || len(t.Data)%len(fs) != 0 {
-			return fmt.Errorf("infer: output %s has shape %v for a batch of %d: the model has no batch dimension on its outputs", t.Name, t.Shape, len(fs))
-		}
-	}
-	views := make([]pipeline.Tensor, len(outs))
-	for i, f := range fs {
-		for j, t := range outs {
-			n := len(t.Data) / len(fs)
-			shape := append([]int{1}, t.Shape[1:]...)
-			views[j] = pipeline.Tensor{Name: t.Name, Shape: shape, Data: t.Data[i*n : (i+1)*n]}
-		}
-		b.single.keep(f, views)
+	if err := b.single.keepBatch(fs, outs); err != nil {
+		return fmt.Errorf("infer: %w", err)
 	}
 	return nil
 }

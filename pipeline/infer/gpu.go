@@ -223,18 +223,8 @@ func (g *GPUInfer) run(ctx context.Context, fs []*pipeline.Frame, views []trt.Fr
 		g.out.keep(fs[0], outs)
 		return nil
 	}
-	for _, t := range outs {
-		if len(t.Shape) == 0 || t.Shape[0] != len(fs) || len(t.Data)%len(fs) != 0 {
-			return fmt.Errorf("infer: gpu infer: output %s has shape %v for a batch of %d: the model has no batch dimension on its outputs", t.Name, t.Shape, len(fs))
-		}
-	}
-	per := make([]pipeline.Tensor, len(outs))
-	for i, f := range fs {
-		for j, t := range outs {
-			n := len(t.Data) / len(fs)
-			per[j] = pipeline.Tensor{Name: t.Name, Shape: append([]int{1}, t.Shape[1:]...), Data: t.Data[i*n : (i+1)*n]}
-		}
-		g.out.keep(f, per)
+	if err := g.out.keepBatch(fs, outs); err != nil {
+		return fmt.Errorf("infer: gpu infer: %w", err)
 	}
 	return nil
 }

@@ -145,6 +145,26 @@ func (s *Infer) Process(ctx context.Context, f *pipeline.Frame) error {
 	return nil
 }
 
+// keepBatch gives each frame of a batch its slice of the batch's outputs
+// (dimension 0 is the batch), copied as keep does. An output without the
+// batch in dimension 0 is an error.
+func (s *Infer) keepBatch(fs []*pipeline.Frame, outs []pipeline.Tensor) error {
+	for _, t := range outs {
+		if len(t.Shape) == 0 || t.Shape[0] != len(fs) || len(t.Data)%len(fs) != 0 {
+			return fmt.Errorf("output %s has shape %v for a batch of %d: the model has no batch dimension on its outputs", t.Name, t.Shape, len(fs))
+		}
+	}
+	views := make([]pipeline.Tensor, len(outs))
+	for i, f := range fs {
+		for j, t := range outs {
+			n := len(t.Data) / len(fs)
+			views[j] = pipeline.Tensor{Name: t.Name, Shape: append([]int{1}, t.Shape[1:]...), Data: t.Data[i*n : (i+1)*n]}
+		}
+		s.keep(f, views)
+	}
+	return nil
+}
+
 // keep copies outs into a pooled buffer that f owns until it is released,
 // and sets f.Outputs to it.
 func (s *Infer) keep(f *pipeline.Frame, outs []pipeline.Tensor) {
