@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -125,6 +126,20 @@ func (l *Line) Detach(id int) error {
 // and Stats) besides the running ones; older ones are forgotten, so that a
 // line whose sources come and go for months does not grow.
 const KeptEndedSources = 256
+
+// ForgetEnded trims m, state kept per ended source (keyed by source id),
+// to the KeptEndedSources newest ids: what a sink or stage that remembers
+// ended sources calls after adding one, so that it follows the line's own
+// bound.
+func ForgetEnded[V any](m map[int]V) {
+	if len(m) <= KeptEndedSources {
+		return
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	for _, k := range keys[:len(keys)-KeptEndedSources] {
+		delete(m, k)
+	}
+}
 
 // sourceLocked finds a source the line still remembers by id (nil if
 // none). Called with l.mu held.

@@ -543,3 +543,16 @@ func TestEndedSourcesAreForgotten(t *testing.T) {
 	}
 	assert.Equal(t, 1+2*total, n)
 }
+
+func TestForgetEnded(t *testing.T) {
+	m := map[int]int64{}
+	n := KeptEndedSources + 10
+	for id := 0; id < n; id++ {
+		m[id] = int64(id)
+		ForgetEnded(m)
+	}
+	require.Len(t, m, KeptEndedSources)
+	assert.NotContains(t, m, 9, "the oldest ids go")
+	assert.Contains(t, m, 10)
+	assert.Equal(t, int64(n-1), m[n-1])
+}

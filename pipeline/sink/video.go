@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -246,9 +244,8 @@ func (v *Video) EndSource(_ context.Context, sourceID int) error {
 func (v *Video) finish(sourceID int, vf *videoFile) error {
 	v.mu.Lock()
 	v.finished[sourceID] = finishedFile{path: vf.path, frames: vf.frames}
-	if !v.closed && len(v.finished) > pipeline.KeptEndedSources {
-		// Sources that come and go for months: remember the last ones.
-		delete(v.finished, slices.Min(slices.Collect(maps.Keys(v.finished))))
+	if !v.closed {
+		pipeline.ForgetEnded(v.finished) // sources that come and go for months
 	}
 	v.mu.Unlock()
 	if err := vf.w.Close(); err != nil {

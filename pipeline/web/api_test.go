@@ -505,12 +505,3 @@ func TestSinkEndSource(t *testing.T) {
 	}
 	assert.Equal(t, before, pipelinetest.MatCount(), "every Mat closed")
 }
-
-func TestForgetOldest(t *testing.T) {
-	m := map[int]int64{}
-	for id := 0; id < 10; id++ {
-		m[id] = int64(id)
-		forgetOldest(m, 4)
-	}
-	assert.Equal(t, map[int]int64{6: 6, 7: 7, 8: 8, 9: 9}, m)
-}

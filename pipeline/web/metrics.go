@@ -61,7 +61,7 @@ func (o *observer) end(id int) {
 	defer o.mu.Unlock()
 	if m := o.meters[id]; m != nil {
 		o.final[id] = m.count
-		forgetOldest(o.final, keepEnded)
+		pipeline.ForgetEnded(o.final)
 		delete(o.meters, id)
 	}
 }

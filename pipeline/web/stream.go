@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"maps"
 	"math"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -22,22 +20,6 @@ import (
 
 // tiledID is the feed of the tiled view.
 const tiledID = -1
-
-// keepEnded bounds the ended sources the sink and the observer remember,
-// as pipeline.KeptEndedSources does for the line: a server whose sources
-// come and go for months must not grow.
-const keepEnded = pipeline.KeptEndedSources
-
-// forgetOldest deletes the smallest keys of m until it holds keep entries.
-func forgetOldest[V any](m map[int]V, keep int) {
-	if len(m) <= keep {
-		return
-	}
-	keys := slices.Sorted(maps.Keys(m))
-	for _, k := range keys[:len(keys)-keep] {
-		delete(m, k)
-	}
-}
 
 // Sink is a pipeline.Sink feeding the live MJPEG streams. Get it from
 // Server.Sink. See the package doc for threading and ownership.
@@ -185,7 +167,7 @@ func (s *Sink) EndSource(_ context.Context, sourceID int) error {
 		return nil
 	}
 	s.ended[sourceID] = struct{}{}
-	forgetOldest(s.ended, keepEnded)
+	pipeline.ForgetEnded(s.ended)
 	if fd := s.feeds[sourceID]; fd != nil {
 		delete(s.feeds, sourceID)
 		close(fd.gone)
