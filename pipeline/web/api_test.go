@@ -56,31 +56,13 @@ func (a *apiLine) open(_ context.Context, uri string) (pipeline.Source, pipeline
 func startAPI(t *testing.T, on bool, uris ...string) *apiLine {
 	t.Helper()
 	a := &apiLine{}
-	line := pipeline.New()
+	line := openLine(t, uris...)
 	line.KeepAlive = true
-	for _, u := range uris {
-		src, err := camera.Open(u, camera.Options{})
-		require.NoError(t, err)
-		line.AddSource(src, pipeline.LinkOptions{})
-	}
 	o := Options{Addr: "127.0.0.1:0", StreamFPS: 30}
 	if on {
 		o.OpenSource = a.open
 	}
-	srv, err := New(line, o)
-	if err != nil {
-		_ = line.Close()
-		require.NoError(t, err)
-	}
-	line.AddSink(srv.Sink())
-	ctx, cancel := context.WithCancel(context.Background())
-	a.running = &running{srv: srv, line: line, cancel: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 10 * time.Second}}
-	go func() { a.done <- line.Run(ctx) }()
-	t.Cleanup(func() {
-		a.stop(t)
-		a.client.CloseIdleConnections()
-		require.NoError(t, srv.Close())
-	})
+	a.running = serve(t, line, o)
 	return a
 }
 

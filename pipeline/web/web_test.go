@@ -44,12 +44,7 @@ type running struct {
 // box, and the server's sink.
 func startLine(t *testing.T, o Options, uris ...string) *running {
 	t.Helper()
-	line := pipeline.New()
-	for _, u := range uris {
-		src, err := camera.Open(u, camera.Options{})
-		require.NoError(t, err)
-		line.AddSource(src, pipeline.LinkOptions{})
-	}
+	line := openLine(t, uris...)
 	line.AddStage("draw", pipeline.LinkOptions{}, pipeline.ProcessorFunc(func(_ context.Context, f *pipeline.Frame) error {
 		gocv.Rectangle(&f.Image, image.Rect(20, 20, 120, 100), color.RGBA{0, 0, 255, 0}, 3)
 		return nil
@@ -57,6 +52,25 @@ func startLine(t *testing.T, o Options, uris ...string) *running {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
+	return serve(t, line, o)
+}
+
+// openLine makes a line of sources opened from URIs.
+func openLine(t *testing.T, uris ...string) *pipeline.Line {
+	t.Helper()
+	line := pipeline.New()
+	for _, u := range uris {
+		src, err := camera.Open(u, camera.Options{})
+		require.NoError(t, err)
+		line.AddSource(src, pipeline.LinkOptions{})
+	}
+	return line
+}
+
+// serve starts a server on line, adds its sink and runs the line in the
+// background; the test's cleanup stops both.
+func serve(t *testing.T, line *pipeline.Line, o Options) *running {
+	t.Helper()
 	srv, err := New(line, o)
 	if err != nil {
 		_ = line.Close()
