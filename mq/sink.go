@@ -36,7 +36,9 @@ type SinkOptions struct {
 }
 
 // Sink is a pipeline.Sink that publishes one FrameEvent message
-// (docs/MESSAGES.md) per frame, or per frame with tracker events.
+// (docs/MESSAGES.md) per frame, or per frame with tracker events, and one
+// when a source ends (pipeline.NewEndEvent), in every mode: how the source
+// ended, and the TrackLeft events of the tracks it still had.
 //
 // Write never waits for the network: a slow or absent broker costs messages,
 // counted in Stats().Dropped, not frames. The sink owns its Publisher: Close
@@ -75,6 +77,8 @@ func checkTemplate(t string) error {
 	return nil
 }
 
+var _ pipeline.SourceEnder = (*Sink)(nil)
+
 // Write publishes f's event, unless the options skip it. It returns an error
 // only when the sink was closed, or wrapping pipeline.ErrSkipFrame when the
 // event cannot be encoded.
@@ -84,25 +88,37 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 			s.skipped.Add(1)
 			return nil
 		}
-	} else if len(f.Objects) == 0 && !s.opts.IncludeEmpty {
+	} else if len(f.Objects) == 0 && len(f.Events) == 0 && !s.opts.IncludeEmpty {
+		// A frame with no object but an event (the last face left) is
+		// published: its event would be lost otherwise.
 		s.skipped.Add(1)
 		return nil
 	}
-	ev := pipeline.NewFrameEvent(f, s.opts.Now())
+	if err := s.publish(pipeline.NewFrameEvent(f, s.opts.Now())); err != nil {
+		return fmt.Errorf("mq: write frame %d of %q: %w", f.Number, f.SourceName, err)
+	}
+	return nil
+}
+
+// EndSource publishes the source's end event, whatever the options.
+func (s *Sink) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	if err := s.publish(pipeline.NewEndEvent(end, s.opts.Now())); err != nil {
+		return fmt.Errorf("mq: end of %q: %w", end.SourceName, err)
+	}
+	return nil
+}
+
+func (s *Sink) publish(ev pipeline.FrameEvent) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return fmt.Errorf("mq: encode frame %d of %q: %w: %w", f.Number, f.SourceName, err, pipeline.ErrSkipFrame)
+		return fmt.Errorf("encode: %w: %w", err, pipeline.ErrSkipFrame)
 	}
-	err = s.pub.Publish(Message{
-		RoutingKey: RoutingKey(s.opts.RoutingKey, f.SourceName, f.SourceID),
+	return s.pub.Publish(Message{
+		RoutingKey: RoutingKey(s.opts.RoutingKey, ev.Source, ev.SourceID),
 		Body:       body,
 		Timestamp:  ev.Emitted,
 		Headers:    map[string]any{SchemaHeader: pipeline.EventSchema},
 	})
-	if err != nil {
-		return fmt.Errorf("mq: write frame %d: %w", f.Number, err)
-	}
-	return nil
 }
 
 // Skipped counts frames the options left out (no objects, or no events).

@@ -14,8 +14,8 @@ import (
 )
 
 // frames makes n 640x480 frames of source "cam 0"; every third has no face,
-// frame 1 has a face that appears, frame 4 one that leaves. The caller
-// releases them.
+// frame 1 has a face that appears, frame 5 (with no face) says it left. The
+// caller releases them.
 func frames(n int) []*pipeline.Frame {
 	var out []*pipeline.Frame
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -38,7 +38,7 @@ func frames(n int) []*pipeline.Frame {
 		switch i {
 		case 1:
 			f.Events = []pipeline.TrackEvent{{Kind: pipeline.TrackAppeared, TrackID: 7, Label: "face"}}
-		case 4:
+		case 5:
 			f.Events = []pipeline.TrackEvent{{Kind: pipeline.TrackLeft, TrackID: 7, Label: "face", Frames: 4}}
 		}
 		out = append(out, f)
@@ -53,7 +53,8 @@ func TestSinkRoundTrip(t *testing.T) {
 		want     int
 		wantKeys []string
 	}{
-		{"per frame", SinkOptions{}, 20, []string{"faces.media_video_cam_0_mp4"}},
+		// 20 frames with a face, and frame 5 with no face but a left event.
+		{"per frame", SinkOptions{}, 21, []string{"faces.media_video_cam_0_mp4"}},
 		{"include empty", SinkOptions{IncludeEmpty: true, RoutingKey: "faces.{source_id}"}, 30, []string{"faces.1"}},
 		{"per event", SinkOptions{PerEvent: true}, 2, []string{"faces.media_video_cam_0_mp4"}},
 	}
@@ -69,14 +70,28 @@ func TestSinkRoundTrip(t *testing.T) {
 				require.NoError(t, sink.Write(context.Background(), f))
 				f.Release()
 			}
+			// The source's end is published in every mode.
+			left := pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: 8, Label: "face", Frames: 3}
+			require.NoError(t, sink.EndSource(context.Background(), &pipeline.SourceEnd{
+				SourceID: 1, SourceName: "/media/video/cam 0.mp4", State: pipeline.SourceFailed, Err: "device lost",
+				NextFrame: 30, Ended: time.Now(), Events: []pipeline.TrackEvent{left},
+			}))
 			require.NoError(t, sink.Close())
 			s := sink.Stats()
 			checkBalance(t, s)
-			assert.EqualValues(t, tt.want, s.Confirmed)
+			assert.EqualValues(t, tt.want+1, s.Confirmed)
 			assert.EqualValues(t, 30-tt.want, sink.Skipped())
 
 			got := drain(t, "rt-q")
-			require.Len(t, got, tt.want, "exactly one message per frame that qualifies")
+			require.Len(t, got, tt.want+1, "exactly one message per frame that qualifies, and the end")
+			var end pipeline.FrameEvent
+			require.NoError(t, validate(t, got[len(got)-1].Body), "the end validates: %s", got[len(got)-1].Body)
+			require.NoError(t, json.Unmarshal(got[len(got)-1].Body, &end))
+			assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceFailed, Err: "device lost"}, end.End, "the end is the last message")
+			assert.EqualValues(t, 30, end.Frame)
+			assert.Equal(t, []pipeline.TrackEvent{left}, end.Events)
+			assert.Empty(t, end.Objects)
+			got = got[:len(got)-1]
 			ids := map[string]bool{}
 			for _, d := range got {
 				require.NoError(t, validate(t, d.Body), "message validates against docs/message.schema.json: %s", d.Body)
@@ -91,6 +106,7 @@ func TestSinkRoundTrip(t *testing.T) {
 				ids[d.MessageId] = true
 				var ev pipeline.FrameEvent
 				require.NoError(t, json.Unmarshal(d.Body, &ev))
+				assert.Nil(t, ev.End)
 				assert.Equal(t, 640, ev.Width)
 				assert.Equal(t, "/media/video/cam 0.mp4", ev.Source)
 				if tt.opts.PerEvent {
@@ -126,6 +142,8 @@ func TestSchemaRejectsBadMessages(t *testing.T) {
 		"box without w":   mutate(func(m map[string]any) { delete(obj(m)["box"].(map[string]any), "w") }),
 		"bad event kind":  mutate(func(m map[string]any) { m["events"].([]any)[0].(map[string]any)["kind"] = "vanished" }),
 		"objects null":    mutate(func(m map[string]any) { m["objects"] = nil }),
+		"bad end state":   mutate(func(m map[string]any) { m["end"] = map[string]any{"state": "paused"} }),
+		"end no state":    mutate(func(m map[string]any) { m["end"] = map[string]any{"error": "x"} }),
 	}
 	for name, body := range tests {
 		t.Run(name, func(t *testing.T) {

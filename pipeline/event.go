@@ -25,6 +25,16 @@ type FrameEvent struct {
 	Height  int          `json:"height"`
 	Objects []Object     `json:"objects"`
 	Events  []TrackEvent `json:"events,omitempty"`
+	// End is set only on a source's last message, made when the source
+	// ended (NewEndEvent).
+	End *EventEnd `json:"end,omitempty"`
+}
+
+// EventEnd says how a source ended: State is "ended" (end of stream),
+// "stopped" (removed, or the run stopped) or "failed", with Err.
+type EventEnd struct {
+	State SourceState `json:"state"`
+	Err   string      `json:"error,omitempty"`
 }
 
 // NewFrameEvent describes f. Objects is never nil, so the JSON always has an
@@ -50,4 +60,22 @@ func NewFrameEvent(f *Frame, now time.Time) FrameEvent {
 		ev.Width, ev.Height = f.Image.Cols(), f.Image.Rows()
 	}
 	return ev
+}
+
+// NewEndEvent describes a source that ended, as its last message: Frame is
+// the number its next frame would have had, Captured when it stopped, no
+// picture and no objects; Events are the TrackLeft events of the tracks it
+// still had (when a tracker runs). The event shares end's Events slice.
+func NewEndEvent(end *SourceEnd, now time.Time) FrameEvent {
+	return FrameEvent{
+		Schema:   EventSchema,
+		Source:   end.SourceName,
+		SourceID: end.SourceID,
+		Frame:    end.NextFrame,
+		Captured: end.Ended.UTC(),
+		Emitted:  now.UTC(),
+		Objects:  []Object{},
+		Events:   end.Events,
+		End:      &EventEnd{State: end.State, Err: end.Err},
+	}
 }

@@ -65,9 +65,11 @@ type Frame struct {
 	// released guards against a double Release.
 	released bool
 	// endOfSource marks the line's end-of-source marker: no picture, only
-	// SourceID and SourceName, sent after that source's last frame. Stages
-	// pass it on; it never reaches Process, Write, probes or metrics.
+	// SourceID and SourceName, sent after that source's last frame, with
+	// end describing how the source ended. Stages pass it on; it never
+	// reaches Process, Write, probes or metrics.
 	endOfSource bool
+	end         *SourceEnd
 }
 
 // Object is one detected thing in a frame: DeepStream's NvDsObjectMeta.

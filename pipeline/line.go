@@ -111,6 +111,11 @@ type sourceNode struct {
 	detached bool
 	cancel   context.CancelFunc // stops Read; nil until the source starts
 	closed   bool
+
+	// Written by the source's reader goroutine only; end is complete before
+	// the source's link is closed, so its forwarder may read it after.
+	next int64     // one past the highest frame number read
+	end  SourceEnd // how the source ended, for its end-of-source marker
 }
 
 // statsLocked is the source's metrics: live while it runs, frozen once it
@@ -375,6 +380,10 @@ func (l *Line) readSource(rt *runState, s *sourceNode, readCtx context.Context, 
 	state, err := s.run(readCtx, rt.abort, probes)
 	stopRead()
 	cancel()
+	s.end = SourceEnd{SourceID: s.id, SourceName: s.info.Name, State: state, NextFrame: s.next, Ended: clock()}
+	if err != nil {
+		s.end.Err = err.Error()
+	}
 	close(s.link.ch)
 	l.mu.Lock()
 	s.closed = true // from here on nobody else closes it
@@ -407,7 +416,8 @@ func (l *Line) forward(rt *runState, s *sourceNode) {
 		}
 	}
 	if rt.abort.Err() == nil { // after an abort markers are not needed: everything closes
-		_ = rt.merged.send(rt.abort, &Frame{SourceID: s.id, SourceName: s.info.Name, endOfSource: true})
+		end := s.end // the reader wrote it before closing the link
+		_ = rt.merged.send(rt.abort, &Frame{SourceID: s.id, SourceName: s.info.Name, endOfSource: true, end: &end})
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -493,6 +503,7 @@ func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (So
 			return SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, err)
 		}
 		s.metrics.in.Add(1)
+		s.next = max(s.next, f.Number+1)
 		f.SourceID = s.id
 		if f.SourceName == "" {
 			f.SourceName = s.info.Name
@@ -577,7 +588,7 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 			return nil
 		}
 		if f.endOfSource {
-			if err := n.endSource(ctx, p, f.SourceID); err != nil {
+			if err := n.endSource(ctx, p, f.end); err != nil {
 				f.Release()
 				return err
 			}
@@ -598,18 +609,18 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 	}
 }
 
-// endSource tells p, if it is a SourceEnder, that source id has ended. A
+// endSource tells p, if it is a SourceEnder, that a source has ended. A
 // failure is fatal.
-func (n *stageNode) endSource(ctx context.Context, p Processor, id int) error {
+func (n *stageNode) endSource(ctx context.Context, p Processor, end *SourceEnd) error {
 	e, ok := p.(SourceEnder)
 	if !ok {
 		return nil
 	}
-	if err := e.EndSource(ctx, id); err != nil {
+	if err := e.EndSource(ctx, end); err != nil {
 		if ctx.Err() != nil {
 			return nil // aborted: the error that caused it is already recorded
 		}
-		return fmt.Errorf("%s: end source %d: %w", n.name, id, err)
+		return fmt.Errorf("%s: end source %d: %w", n.name, end.SourceID, err)
 	}
 	return nil
 }
@@ -641,10 +652,10 @@ func (w sinkWriter) Process(ctx context.Context, f *Frame) error {
 }
 
 // EndSource tells every sink that is a SourceEnder, in sink order.
-func (w sinkWriter) EndSource(ctx context.Context, sourceID int) error {
+func (w sinkWriter) EndSource(ctx context.Context, end *SourceEnd) error {
 	for _, s := range w.sinks {
 		if e, ok := s.(SourceEnder); ok {
-			if err := e.EndSource(ctx, sourceID); err != nil {
+			if err := e.EndSource(ctx, end); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // SourceEnder is implemented by a Processor or Sink that keeps state per
@@ -17,12 +18,36 @@ import (
 // goroutine, after every frame of that source has passed the stage: the
 // place to finalize that source's output or forget its state.
 //
+// The marker carries a SourceEnd. A stage may add Events to it (the tracker
+// adds a TrackLeft event for each track the source still had); sinks that
+// report, such as the JSON lines and RabbitMQ sinks, write it out as the
+// source's last message.
+//
 // Only single-worker stages and sinks are told: a stage with several
 // workers (or a batch stage) passes the marker on without calling them.
 // An error from EndSource is fatal, like one from Process or Write. After
 // an abort, markers may not arrive: Close still finalizes everything.
 type SourceEnder interface {
-	EndSource(ctx context.Context, sourceID int) error
+	EndSource(ctx context.Context, end *SourceEnd) error
+}
+
+// SourceEnd describes a source that ended; it travels down the line with the
+// source's end-of-source marker, behind the source's last frame.
+type SourceEnd struct {
+	SourceID   int
+	SourceName string
+	// State is how the source ended: SourceEnded, SourceStopped or
+	// SourceFailed; Err says why it failed.
+	State SourceState
+	Err   string
+	// NextFrame is one past the highest frame number the source gave (0 if
+	// it gave none): the number its next frame would have had.
+	NextFrame int64
+	// Ended is when the source's reader stopped.
+	Ended time.Time
+	// Events are added by stages on the way: TrackLeft for each track the
+	// source still had when it ended.
+	Events []TrackEvent
 }
 
 // SourceState is where a source is in its life.

@@ -138,7 +138,11 @@ type ender struct {
 	mu    sync.Mutex
 	seen  map[int]int
 	ended map[int][]int
+	ends  map[int]SourceEnd // the last SourceEnd of each source, as it arrived
 	fail  error
+	// add, when set, is appended to each SourceEnd's Events (a tracker's
+	// TrackLeft events).
+	add *TrackEvent
 }
 
 func (e *ender) see(fs ...*Frame) {
@@ -160,13 +164,19 @@ func (e *ender) ProcessBatch(_ context.Context, fs []*Frame) error {
 }
 func (e *ender) Close() error { return nil }
 
-func (e *ender) EndSource(_ context.Context, id int) error {
+func (e *ender) EndSource(_ context.Context, end *SourceEnd) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ended == nil {
-		e.ended = map[int][]int{}
+		e.ended, e.ends = map[int][]int{}, map[int]SourceEnd{}
 	}
+	id := end.SourceID
 	e.ended[id] = append(e.ended[id], e.seen[id])
+	e.ends[id] = SourceEnd{SourceID: end.SourceID, SourceName: end.SourceName, State: end.State, Err: end.Err,
+		NextFrame: end.NextFrame, Ended: end.Ended, Events: append([]TrackEvent(nil), end.Events...)}
+	if e.add != nil {
+		end.Events = append(end.Events, *e.add)
+	}
 	return e.fail
 }
 
@@ -235,6 +245,57 @@ func TestEndOfSourceMarkers(t *testing.T) {
 			assert.Equal(t, wantIn["batch"], frames, "no marker in a batch")
 		}
 	}
+}
+
+// TestSourceEndSaysHowTheSourceEnded: the SourceEnd on a marker tells the
+// state, the error and the next frame number, and what a stage adds to it
+// reaches the sinks.
+func TestSourceEndSaysHowTheSourceEnded(t *testing.T) {
+	var released atomic.Int64
+	l := New()
+	l.KeepAlive = true
+	l.AddSource(&countSource{n: 5, released: &released}, LinkOptions{})
+	l.AddSource(&countSource{n: 9, failAt: 3, released: &released}, LinkOptions{})
+	left := TrackEvent{Kind: TrackLeft, TrackID: 7, Label: "face", Frames: 2}
+	stage, sink := &ender{add: &left}, &ender{}
+	l.AddStage("tracker", LinkOptions{}, stage)
+	l.AddSink(sink)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait, _ := startRun(t, l, ctx)
+	stall := &stallSource{n: 4, released: &released}
+	id, err := l.Attach(stall, LinkOptions{})
+	require.NoError(t, err)
+	waitFor(t, "the first two sources to end and the third to send its frames", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.ends) == 2 && sink.seen[id] == 4
+	})
+	require.NoError(t, l.Detach(id))
+	waitFor(t, "the detached source's end", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.ends) == 3
+	})
+	cancel()
+	require.ErrorContains(t, wait(), "source count: device lost", "Run reports the failed source")
+
+	want := map[int]SourceEnd{
+		0:  {SourceID: 0, SourceName: "count", State: SourceEnded, NextFrame: 5},
+		1:  {SourceID: 1, SourceName: "count", State: SourceFailed, Err: "source count: device lost", NextFrame: 3},
+		id: {SourceID: id, SourceName: "stall", State: SourceStopped, NextFrame: 4},
+	}
+	for sid, w := range want {
+		for _, e := range []*ender{stage, sink} {
+			got := e.ends[sid]
+			assert.False(t, got.Ended.IsZero(), "source %d: Ended is set", sid)
+			got.Ended, got.Events = time.Time{}, nil
+			assert.Equal(t, w, got, "source %d", sid)
+		}
+		assert.Empty(t, stage.ends[sid].Events, "source %d: nothing before the stage", sid)
+		assert.Equal(t, []TrackEvent{left}, sink.ends[sid].Events, "source %d: the stage's event reaches the sink", sid)
+	}
+	assert.EqualValues(t, 5+3+4, released.Load())
 }
 
 func TestEndSourceErrorIsFatal(t *testing.T) {

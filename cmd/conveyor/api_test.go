@@ -111,9 +111,17 @@ func TestSourceAPI(t *testing.T) {
 		t.Fatal("run did not stop")
 	}
 	perSource := map[int]int{}
-	for _, ev := range readEvents(t, events) {
+	frames, ends := readEventsAndEnds(t, events)
+	for _, ev := range frames {
 		perSource[ev.SourceID]++
 	}
+	// Each source's last line says how it ended: the clips reached their
+	// end, the pattern was removed.
+	require.Len(t, ends, 3)
+	assert.Equal(t, pipeline.SourceEnded, ends[0].End.State)
+	assert.Equal(t, pipeline.SourceStopped, ends[1].End.State)
+	assert.Equal(t, pipeline.SourceEnded, ends[2].End.State)
+	assert.EqualValues(t, 56, ends[0].Frame)
 	wrote := writtenFiles(stderr.String())
 	assert.Equal(t, 56, perSource[0])
 	assert.Equal(t, 56, perSource[2])

@@ -52,20 +52,38 @@ func conveyor(t *testing.T, args ...string) (string, error) {
 	}
 }
 
+// readEvents returns the frame events of an events file, in file order
+// (readEventsAndEnds checks the sources' end events too).
 func readEvents(t *testing.T, path string) []pipeline.FrameEvent {
+	t.Helper()
+	frames, _ := readEventsAndEnds(t, path)
+	return frames
+}
+
+// readEventsAndEnds reads an events file: the frame events in file order,
+// and each source's end event by source id. It checks that a source's end
+// comes once, after all its frames.
+func readEventsAndEnds(t *testing.T, path string) (frames []pipeline.FrameEvent, ends map[int]pipeline.FrameEvent) {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var out []pipeline.FrameEvent
+	ends = map[int]pipeline.FrameEvent{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var ev pipeline.FrameEvent
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
-		out = append(out, ev)
+		_, ended := ends[ev.SourceID]
+		require.False(t, ended, "nothing of source %d after its end: %s", ev.SourceID, sc.Bytes())
+		if ev.End != nil {
+			ends[ev.SourceID] = ev
+			continue
+		}
+		frames = append(frames, ev)
 	}
-	return out
+	require.NoError(t, sc.Err())
+	return frames, ends
 }
 
 // decodeAll reads every frame of a video into memory (small clips only).
@@ -128,8 +146,11 @@ func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stderr, "56 frames")
 
-	evs := readEvents(t, events)
+	evs, ends := readEventsAndEnds(t, events)
 	require.Len(t, evs, 56, "one event per input frame")
+	require.Len(t, ends, 1)
+	assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, ends[0].End, "the last line says the file ended")
+	assert.EqualValues(t, 56, ends[0].Frame)
 	in, got := decodeAll(t, clip), decodeAll(t, out)
 	defer closeAll(in)
 	defer closeAll(got)

@@ -79,9 +79,9 @@ func TestRunPublishesToRabbitMQAndConsumeReceives(t *testing.T) {
 	stderr, err := conveyor(t, "run", "-s", asset(t, "media/video/head-pose-face-detection-female-and-male.mp4"),
 		"--max-frames", "20", "--blur", "none", "--amqp", broker.URL())
 	require.NoError(t, err, stderr)
-	assert.Contains(t, stderr, "rabbitmq: 20 offered, 20 confirmed, 0 dropped")
+	assert.Contains(t, stderr, "rabbitmq: 21 offered, 21 confirmed, 0 dropped", "20 frames with faces and the source's end")
 
-	waitFor(t, "20 messages", 30*time.Second, func() bool { return countLines(received) >= 20 })
+	waitFor(t, "21 messages", 30*time.Second, func() bool { return countLines(received) >= 21 })
 	cancel()
 	select {
 	case err := <-done:
@@ -93,16 +93,25 @@ func TestRunPublishesToRabbitMQAndConsumeReceives(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	seen := map[int64]bool{}
+	var ends []pipeline.FrameEvent
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var ev pipeline.FrameEvent
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
 		assert.Equal(t, pipeline.EventSchema, ev.Schema)
+		if ev.End != nil {
+			ends = append(ends, ev)
+			continue
+		}
+		require.Empty(t, ends, "the end is the last message")
 		assert.NotEmpty(t, ev.Objects)
 		seen[ev.Frame] = true
 	}
 	assert.Len(t, seen, 20, "every frame with a face produced one message")
+	require.Len(t, ends, 1, "one end message")
+	assert.EqualValues(t, 20, ends[0].Frame)
+	assert.Empty(t, ends[0].Objects)
 
 	// Wrong credentials: a clear error that does not print the password.
 	bad := strings.Replace(broker.URL(), "guest:guest", "guest:s3cret-pw", 1)
@@ -124,5 +133,5 @@ func TestUnreachableBrokerAtStart(t *testing.T) {
 	stderr, err := conveyor(t, "run", "-s", asset(t, "media/video/head-pose-face-detection-female-and-male.mp4"),
 		"--max-frames", "5", "--blur", "none", "--amqp", "amqp://u:p@127.0.0.1:1/", "--amqp-start-timeout", "300ms", "--amqp-offline")
 	require.NoError(t, err, stderr)
-	assert.Contains(t, stderr, "rabbitmq: 5 offered, 0 confirmed")
+	assert.Contains(t, stderr, "rabbitmq: 6 offered, 0 confirmed", "5 frames and the end")
 }

@@ -78,12 +78,18 @@ func TestManySourcesWithBatching(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "camera unplugged")
 		perSource := map[int]int{}
-		for _, ev := range readEvents(t, events) {
+		frames, ends := readEventsAndEnds(t, events)
+		for _, ev := range frames {
 			perSource[ev.SourceID]++
 		}
 		for id, n := range want {
 			assert.Equal(t, n, perSource[id], "source %d ran to its end: %s", id, stderr)
+			assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, ends[id].End, "source %d", id)
 		}
 		assert.Equal(t, 15, perSource[4])
+		require.Contains(t, ends, 4)
+		assert.Equal(t, pipeline.SourceFailed, ends[4].End.State, "the failed source's last line says why")
+		assert.Contains(t, ends[4].End.Err, "camera unplugged")
+		assert.EqualValues(t, 15, ends[4].Frame)
 	})
 }

@@ -58,11 +58,12 @@ func TestTrackAndHTTP(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("run did not finish")
 	}
-	evs := readEvents(t, events)
+	evs, ends := readEventsAndEnds(t, events)
 	require.Len(t, evs, 41)
+	require.Contains(t, ends, 0)
 	ids := map[int64]bool{}
 	var appeared, left int
-	for _, ev := range evs {
+	for _, ev := range append(evs, ends[0]) {
 		for _, o := range ev.Objects {
 			if o.TrackID != 0 {
 				ids[o.TrackID] = true
@@ -80,4 +81,6 @@ func TestTrackAndHTTP(t *testing.T) {
 	assert.GreaterOrEqual(t, len(ids), 2, "people get ids")
 	assert.LessOrEqual(t, len(ids), 4, "ids are stable: few id switches for 3 people")
 	assert.Equal(t, len(ids), appeared, "one appeared event per id")
+	assert.Equal(t, appeared, left, "every object that appeared left, at the latest with the source's end")
+	assert.NotEmpty(t, ends[0].Events, "someone is still in the picture at the end of the clip")
 }

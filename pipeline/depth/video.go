@@ -40,9 +40,9 @@ var _ pipeline.SourceEnder = (*VideoSink)(nil)
 
 // EndSource passes a source's end on to the inner sink (a sink.Video
 // finalizes that source's file), if it wants to know.
-func (s *VideoSink) EndSource(ctx context.Context, sourceID int) error {
+func (s *VideoSink) EndSource(ctx context.Context, end *pipeline.SourceEnd) error {
 	if e, ok := s.inner.(pipeline.SourceEnder); ok {
-		return e.EndSource(ctx, sourceID)
+		return e.EndSource(ctx, end)
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func TestVideoSinkEndSource(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.Write(ctx, &pipeline.Frame{SourceID: 0}), "a frame without depth is skipped")
-	require.NoError(t, s.EndSource(ctx, 1))
+	require.NoError(t, s.EndSource(ctx, &pipeline.SourceEnd{SourceID: 1}))
 	assert.Equal(t, 6, frames(t, filepath.Join(dir, "depth-1.avi")), "source 1's file is final at its end")
 	_, err = os.Stat(out)
 	assert.True(t, os.IsNotExist(err), "source 0's file is still being written")

@@ -37,7 +37,8 @@ func NewOSD(opts OSDOptions) *OSD {
 var _ pipeline.SourceEnder = (*OSD)(nil)
 
 // EndSource forgets the frame rate of a source that ended.
-func (o *OSD) EndSource(_ context.Context, sourceID int) error {
+func (o *OSD) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	sourceID := end.SourceID
 	delete(o.fps, sourceID)
 	delete(o.lastArr, sourceID)
 	return nil

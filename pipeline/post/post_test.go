@@ -181,7 +181,7 @@ func TestOSDForgetsEndedSources(t *testing.T) {
 		}
 	}
 	require.Len(t, o.lastArr, 3)
-	require.NoError(t, o.EndSource(ctx, 1))
+	require.NoError(t, o.EndSource(ctx, &pipeline.SourceEnd{SourceID: 1}))
 	assert.Len(t, o.lastArr, 2)
 	assert.NotContains(t, o.fps, 1)
 	assert.Contains(t, o.lastArr, 2)

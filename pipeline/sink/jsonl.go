@@ -13,7 +13,9 @@ import (
 )
 
 // JSONL writes one JSON object per frame (pipeline.FrameEvent, the schema in
-// docs/MESSAGES.md) to a file or to standard output.
+// docs/MESSAGES.md) to a file or to standard output, and one more when a
+// source ends (pipeline.NewEndEvent: how it ended, and the tracks that left
+// with it).
 type JSONL struct {
 	name   string
 	f      *os.File // nil for stdout
@@ -63,12 +65,24 @@ func NewJSONL(opts JSONLOptions) (*JSONL, error) {
 	return s, nil
 }
 
+var _ pipeline.SourceEnder = (*JSONL)(nil)
+
 // Write appends the frame's event as one line.
 func (s *JSONL) Write(_ context.Context, f *pipeline.Frame) error {
 	if s.skip && len(f.Objects) == 0 && len(f.Events) == 0 {
 		return nil
 	}
-	if err := s.enc.Encode(pipeline.NewFrameEvent(f, time.Now())); err != nil {
+	return s.encode(pipeline.NewFrameEvent(f, time.Now()))
+}
+
+// EndSource appends the source's end event, SkipEmpty or not: the last line
+// of every source says how it ended.
+func (s *JSONL) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	return s.encode(pipeline.NewEndEvent(end, time.Now()))
+}
+
+func (s *JSONL) encode(ev pipeline.FrameEvent) error {
+	if err := s.enc.Encode(ev); err != nil {
 		return fmt.Errorf("events %s: %w", s.name, err)
 	}
 	s.lines++

@@ -36,7 +36,7 @@ func BenchmarkVideoFileRSS(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				if err := v.EndSource(ctx, id); err != nil {
+				if err := v.EndSource(ctx, &pipeline.SourceEnd{SourceID: id}); err != nil {
 					b.Fatal(err)
 				}
 				_ = os.Remove(v.PathFor(id))
@@ -68,7 +68,7 @@ func TestVideoRemembersTheLastEndedFiles(t *testing.T) {
 	n := pipeline.KeptEndedSources + 5
 	for id := 0; id < n; id++ {
 		require.NoError(t, v.Write(ctx, &pipeline.Frame{SourceID: id, Image: img}))
-		require.NoError(t, v.EndSource(ctx, id))
+		require.NoError(t, v.EndSource(ctx, &pipeline.SourceEnd{SourceID: id}))
 	}
 	files := v.Files()
 	assert.Len(t, files, pipeline.KeptEndedSources)

@@ -151,6 +151,11 @@ func TestJSONL(t *testing.T) {
 		require.NoError(t, s.Write(context.Background(), f))
 		f.Release()
 	}
+	left := pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: 4, Label: "face", Frames: 2}
+	require.NoError(t, s.EndSource(context.Background(), &pipeline.SourceEnd{
+		SourceName: "cam", State: pipeline.SourceEnded, NextFrame: 3, Ended: time.Now(), Events: []pipeline.TrackEvent{left},
+	}))
+	assert.EqualValues(t, 4, s.Lines())
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
 	data, err := os.ReadFile(path)
@@ -162,7 +167,16 @@ func TestJSONL(t *testing.T) {
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
 		events = append(events, ev)
 	}
-	require.Len(t, events, 3)
+	require.Len(t, events, 4, "three frames and the source's end")
+	assert.Nil(t, events[2].End)
+	end := events[3]
+	assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, end.End)
+	assert.Equal(t, pipeline.EventSchema, end.Schema)
+	assert.EqualValues(t, 3, end.Frame)
+	assert.Equal(t, "cam", end.Source)
+	assert.Equal(t, []pipeline.TrackEvent{left}, end.Events)
+	assert.NotNil(t, end.Objects)
+	assert.Empty(t, end.Objects)
 	assert.Equal(t, pipeline.EventSchema, events[0].Schema)
 	assert.Empty(t, events[0].Objects)
 	assert.NotNil(t, events[0].Objects, `"objects": [] rather than null`)
@@ -178,6 +192,8 @@ func TestJSONL(t *testing.T) {
 	require.NoError(t, s.Write(context.Background(), f))
 	f.Release()
 	assert.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")), "stdout is flushed per line; empty frames skipped")
+	require.NoError(t, s.EndSource(context.Background(), &pipeline.SourceEnd{State: pipeline.SourceStopped}))
+	assert.Equal(t, 2, bytes.Count(buf.Bytes(), []byte("\n")), "the end is written even when empty frames are skipped")
 	require.NoError(t, s.Close())
 
 	_, err = NewJSONL(JSONLOptions{Path: filepath.Join(t.TempDir(), "no", "x.jsonl")})
@@ -342,8 +358,8 @@ func TestVideoEndSourceFinalizesThatFileAtOnce(t *testing.T) {
 			require.NoError(t, v.Write(ctx, b[i]))
 		}
 	}
-	require.NoError(t, v.EndSource(ctx, 1))
-	require.NoError(t, v.EndSource(ctx, 2), "a source that sent nothing has nothing to finalize")
+	require.NoError(t, v.EndSource(ctx, &pipeline.SourceEnd{SourceID: 1}))
+	require.NoError(t, v.EndSource(ctx, &pipeline.SourceEnd{SourceID: 2}), "a source that sent nothing has nothing to finalize")
 
 	partial := func(p string) string {
 		ext := filepath.Ext(p)
@@ -382,7 +398,7 @@ func TestVideoEndSourceFinalizesThatFileAtOnce(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, 2, "no partial files left")
-	require.NoError(t, v.EndSource(ctx, 0), "after Close: nothing left to do")
+	require.NoError(t, v.EndSource(ctx, &pipeline.SourceEnd{SourceID: 0}), "after Close: nothing left to do")
 	assert.Equal(t, before, pipelinetest.MatCount(), "every Mat closed")
 }
 
@@ -538,13 +554,13 @@ func testWindowEndSource(t *testing.T, tiled bool) {
 	f := frame(1, 1, 64, 48)
 	require.NoError(t, w.Write(ctx, f))
 	f.Release()
-	require.NoError(t, w.EndSource(ctx, 1))
+	require.NoError(t, w.EndSource(ctx, &pipeline.SourceEnd{SourceID: 1}))
 	if tiled {
 		waitOpen(1, 2)
 	} else {
 		waitOpen(2, 0)
 	}
-	require.NoError(t, w.EndSource(ctx, 0))
+	require.NoError(t, w.EndSource(ctx, &pipeline.SourceEnd{SourceID: 0}))
 	if tiled {
 		waitOpen(1, 1)
 	} else {

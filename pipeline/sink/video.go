@@ -231,7 +231,8 @@ func (v *Video) Files() map[string]int {
 // written and it is moved to its final name) and forgets its writer; the
 // other sources' files stay open until their own end or Close. A source
 // that never sent a frame has no file: nothing to do.
-func (v *Video) EndSource(_ context.Context, sourceID int) error {
+func (v *Video) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	sourceID := end.SourceID
 	vf := v.writers[sourceID]
 	if vf == nil {
 		return nil

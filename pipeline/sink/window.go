@@ -130,7 +130,8 @@ func (w *Window) count(grid *Tiler, windows map[int]*gocv.Window) {
 // EndSource drops an ended source's picture: its tile leaves the grid (which
 // shrinks), or its own window closes. A picture of it still waiting to be
 // shown is dropped.
-func (w *Window) EndSource(_ context.Context, sourceID int) error {
+func (w *Window) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	sourceID := end.SourceID
 	// Write and EndSource run on the same goroutine, so nothing is queued
 	// behind this check: a picture of the source is either waiting here or
 	// already with the loop, which forgets the source after showing it.

@@ -338,11 +338,11 @@ func (t *Tracker) Forget(sourceID int) []pipeline.TrackEvent {
 
 // EndSource frees the state of a source that ended: the line calls it after
 // the source's last frame has passed the tracker (the tracker must be a
-// stage of one worker). Its confirmed tracks end with it; no frame of the
-// source is left to carry their TrackLeft events, so they are not reported.
-// Memory stays flat however many sources come and go.
-func (t *Tracker) EndSource(_ context.Context, sourceID int) error {
-	t.Forget(sourceID)
+// stage of one worker). Its confirmed tracks end with it: their TrackLeft
+// events go on end.Events, which the reporting sinks write as the source's
+// last message. Memory stays flat however many sources come and go.
+func (t *Tracker) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	end.Events = append(end.Events, t.Forget(end.SourceID)...)
 	return nil
 }
 

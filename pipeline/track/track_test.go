@@ -499,7 +499,7 @@ func TestEndSourceForgetsTheSource(t *testing.T) {
 	tr := newTracker(t, Options{MinHits: 1, SourceTimeout: -1})
 	ctx := context.Background()
 	obj := func(x float32) []pipeline.Object {
-		return []pipeline.Object{{Box: pipeline.Rect{X: x, Y: 10, W: 30, H: 30}}}
+		return []pipeline.Object{{Box: pipeline.Rect{X: x, Y: 10, W: 30, H: 30}, Label: "face"}}
 	}
 	for n := int64(0); n < 5; n++ {
 		for src := range 3 {
@@ -507,10 +507,17 @@ func TestEndSourceForgetsTheSource(t *testing.T) {
 		}
 	}
 	require.Equal(t, Stats{Sources: 3, Tracks: 3, Confirmed: 3}, tr.Stats())
-	require.NoError(t, tr.EndSource(ctx, 1))
+	// Each frame of source 1 had its one object; the end carries its left
+	// event, after what an earlier stage put there.
+	earlier := pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: 99, Label: "other"}
+	end := &pipeline.SourceEnd{SourceID: 1, Events: []pipeline.TrackEvent{earlier}}
+	require.NoError(t, tr.EndSource(ctx, end))
+	assert.Equal(t, []pipeline.TrackEvent{earlier, {Kind: pipeline.TrackLeft, TrackID: 1, Label: "face", Frames: 5}}, end.Events)
 	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
-	require.NoError(t, tr.EndSource(ctx, 1), "twice")
-	require.NoError(t, tr.EndSource(ctx, 9), "a source the tracker never saw")
+	again := &pipeline.SourceEnd{SourceID: 1}
+	require.NoError(t, tr.EndSource(ctx, again), "twice")
+	assert.Empty(t, again.Events, "its tracks left once")
+	require.NoError(t, tr.EndSource(ctx, &pipeline.SourceEnd{SourceID: 9}), "a source the tracker never saw")
 	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
 	assert.Nil(t, tr.Forget(1), "its tracks are gone")
 }
@@ -531,7 +538,7 @@ func TestSourcesComeAndGo(t *testing.T) {
 				f.Events = f.Events[:0]
 				require.NoError(t, tr.Process(ctx, f))
 			}
-			require.NoError(t, tr.EndSource(ctx, id))
+			require.NoError(t, tr.EndSource(ctx, &pipeline.SourceEnd{SourceID: id}))
 		}
 	}
 	heap := func() uint64 {

@@ -458,18 +458,18 @@ func TestSinkEndSource(t *testing.T) {
 	tileSize(image.Pt(2*tileW, tileH))
 	require.Equal(t, 2, sink.feedCount())
 
-	require.NoError(t, sink.EndSource(context.Background(), 1))
+	require.NoError(t, sink.EndSource(context.Background(), &pipeline.SourceEnd{SourceID: 1}))
 	one.waitEnd(t)
 	code, body := r.get(t, "/stream/1")
 	assert.Equal(t, http.StatusGone, code)
 	assert.Contains(t, body, "source has ended")
 	tileSize(image.Pt(tileW, tileH))
 	eventually(t, 5*time.Second, "source 1's feed freed", func() bool { return sink.feedCount() == 1 })
-	require.NoError(t, sink.EndSource(context.Background(), 1), "twice")
+	require.NoError(t, sink.EndSource(context.Background(), &pipeline.SourceEnd{SourceID: 1}), "twice")
 
 	close(stop)
 	<-written
-	require.NoError(t, sink.EndSource(context.Background(), 0))
+	require.NoError(t, sink.EndSource(context.Background(), &pipeline.SourceEnd{SourceID: 0}))
 	sz, err = tiled.next(t) // "no source"
 	require.NoError(t, err)
 	assert.Equal(t, image.Pt(tileW, tileH), sz)
@@ -481,7 +481,7 @@ func TestSinkEndSource(t *testing.T) {
 	one.close()
 	r.client.CloseIdleConnections()
 	require.NoError(t, srv.Close())
-	require.NoError(t, sink.EndSource(context.Background(), 2), "after Close")
+	require.NoError(t, sink.EndSource(context.Background(), &pipeline.SourceEnd{SourceID: 2}), "after Close")
 	for _, f := range frames {
 		f.Release()
 	}

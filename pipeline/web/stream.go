@@ -156,7 +156,8 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 // end (cleanly, with the closing boundary), its Mats are freed, it leaves
 // the tiled view, and later requests for its stream get 410 Gone. It never
 // waits for the encoder or for viewers.
-func (s *Sink) EndSource(_ context.Context, sourceID int) error {
+func (s *Sink) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
+	sourceID := end.SourceID
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
