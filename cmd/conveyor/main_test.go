@@ -151,6 +151,7 @@ func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	require.Len(t, ends, 1)
 	assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, ends[0].End, "the last line says the file ended")
 	assert.EqualValues(t, 56, ends[0].Frame)
+	assert.Contains(t, stderr, "(56 frame events, 1 end-of-source)")
 	in, got := decodeAll(t, clip), decodeAll(t, out)
 	defer closeAll(in)
 	defer closeAll(got)

@@ -181,7 +181,7 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 		}
 	}
 	if b.events != nil && cfg.Events != "-" {
-		fmt.Fprintf(w, "conveyor: wrote %s (%d events)\n", cfg.Events, b.events.Lines())
+		fmt.Fprintf(w, "conveyor: wrote %s (%d frame events, %d end-of-source)\n", cfg.Events, b.events.Lines()-b.events.Ends(), b.events.Ends())
 	}
 	if b.mq != nil {
 		m := b.mq.Stats()

@@ -24,6 +24,7 @@ type JSONL struct {
 	flush  bool // flush every line (stdout, so pipes see lines at once)
 	skip   bool
 	lines  int64
+	ends   int64
 	closed bool
 }
 
@@ -78,7 +79,11 @@ func (s *JSONL) Write(_ context.Context, f *pipeline.Frame) error {
 // EndSource appends the source's end event, SkipEmpty or not: the last line
 // of every source says how it ended.
 func (s *JSONL) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
-	return s.encode(pipeline.NewEndEvent(end, time.Now()))
+	if err := s.encode(pipeline.NewEndEvent(end, time.Now())); err != nil {
+		return err
+	}
+	s.ends++
+	return nil
 }
 
 func (s *JSONL) encode(ev pipeline.FrameEvent) error {
@@ -94,8 +99,11 @@ func (s *JSONL) encode(ev pipeline.FrameEvent) error {
 	return nil
 }
 
-// Lines counts the lines written.
+// Lines counts the lines written: frame events and source ends.
 func (s *JSONL) Lines() int64 { return s.lines }
+
+// Ends counts the source-end lines written.
+func (s *JSONL) Ends() int64 { return s.ends }
 
 // Close flushes and closes the file.
 func (s *JSONL) Close() error {

@@ -156,6 +156,7 @@ func TestJSONL(t *testing.T) {
 		SourceName: "cam", State: pipeline.SourceEnded, NextFrame: 3, Ended: time.Now(), Events: []pipeline.TrackEvent{left},
 	}))
 	assert.EqualValues(t, 4, s.Lines())
+	assert.EqualValues(t, 1, s.Ends())
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
 	data, err := os.ReadFile(path)
