@@ -14,8 +14,11 @@
 // objects carry TrackID and a TrackAppeared event is appended to
 // Frame.Events. A confirmed track unseen for more than Options.MaxAge frames
 // is dropped with a TrackLeft event; a tentative track is dropped as soon as
-// it misses a frame. Frame numbers, not calls, measure time, so frames
-// dropped by a drop-oldest link count as missed frames.
+// it misses a frame. When a source ends, each confirmed track it still had
+// gets its TrackLeft event on the source's pipeline.SourceEnd (EndSource), so
+// every TrackAppeared is matched by a TrackLeft. Frame numbers, not calls,
+// measure time, so frames dropped by a drop-oldest link count as missed
+// frames.
 //
 // Why alpha-beta and not a full Kalman filter: with a constant-velocity
 // model and fixed noise, SORT's Kalman filter converges within a few frames
