@@ -33,6 +33,6 @@
 // Frame.Objects[i].TrackID in place and appends to Frame.Events. Memory stays
 // flat: track slots and matching buffers are reused, dropped tracks are
 // freed, and a source's state is freed when the line says the source ended
-// (EndSource, pipeline.SourceEnder), by Forget, or after
+// (EndSource, pipeline.SourceEnder), by Forget, or, when it is set, after
 // Options.SourceTimeout without frames.
 package track

@@ -35,9 +35,13 @@ type Options struct {
 	// assignment, cubic in it); detections beyond it stay untracked. 0 means
 	// 256.
 	MaxTracks int
-	// SourceTimeout frees a source's state when it has sent no frame for
-	// this long (a source that ended without Forget); 0 means 1 minute, -1
-	// never.
+	// SourceTimeout, when above 0, frees a source's state when it has sent
+	// no frame for this long: a safety net for a tracker used outside a
+	// pipeline.Line whose sources end without EndSource or Forget. Its tracks
+	// get no TrackLeft events. 0 (or less) means never, the right choice in
+	// a line: the line always calls EndSource, which reports them, and a
+	// camera that is silent for a while (an RTSP source reconnecting) keeps
+	// its tracks.
 	SourceTimeout time.Duration
 }
 
@@ -62,9 +66,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxTracks == 0 {
 		o.MaxTracks = 256
-	}
-	if o.SourceTimeout == 0 {
-		o.SourceTimeout = time.Minute
 	}
 	switch {
 	case o.IoU < 0 || o.IoU > 1:
@@ -305,7 +306,7 @@ func (t *Tracker) update(tr *track, ob *pipeline.Object, dt float64) {
 // sweep frees sources that sent nothing for SourceTimeout, at most once a
 // second.
 func (t *Tracker) sweep(now time.Time) {
-	if t.opts.SourceTimeout < 0 || now.Sub(t.lastSweep) < time.Second {
+	if t.opts.SourceTimeout <= 0 || now.Sub(t.lastSweep) < time.Second {
 		return
 	}
 	t.lastSweep = now

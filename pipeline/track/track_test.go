@@ -299,6 +299,28 @@ func TestSourceTimeout(t *testing.T) {
 	assert.Nil(t, tr.Forget(7))
 }
 
+// TestSilentSourceKeepsItsTracks: by default a source that sends nothing for
+// an hour (a camera reconnecting) keeps its tracks, and their left events
+// come with its end.
+func TestSilentSourceKeepsItsTracks(t *testing.T) {
+	tr := newTracker(t, Options{MinHits: 1})
+	now := time.Unix(1000, 0)
+	tr.now = func() time.Time { return now }
+	ctx := context.Background()
+	obj := func() []pipeline.Object {
+		return []pipeline.Object{{Box: pipeline.Rect{X: 1, Y: 1, W: 9, H: 9}, Label: "face"}}
+	}
+	require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 7, Objects: obj()}))
+	for n := range int64(5) {
+		now = now.Add(15 * time.Minute)
+		require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 8, Number: n, Objects: obj()}))
+	}
+	assert.Equal(t, 2, tr.Stats().Sources, "source 7, silent for 75 minutes, is kept")
+	end := &pipeline.SourceEnd{SourceID: 7}
+	require.NoError(t, tr.EndSource(ctx, end))
+	assert.Equal(t, []pipeline.TrackEvent{{Kind: pipeline.TrackLeft, TrackID: 1, Label: "face", Frames: 1}}, end.Events)
+}
+
 func TestMemoryStaysFlat(t *testing.T) {
 	tr := newTracker(t, Options{MaxAge: 10})
 	ctx := context.Background()
@@ -396,7 +418,7 @@ func TestOptions(t *testing.T) {
 			}
 			require.NoError(t, err)
 			o := tr.Options()
-			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, Alpha: 0.7, Beta: 0.3, MaxTracks: 256, SourceTimeout: time.Minute}, o)
+			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, Alpha: 0.7, Beta: 0.3, MaxTracks: 256}, o)
 			require.NoError(t, tr.Close())
 			require.NoError(t, tr.Close(), "idempotent")
 			assert.ErrorIs(t, tr.Process(context.Background(), &pipeline.Frame{}), ErrClosed)
