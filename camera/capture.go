@@ -37,6 +37,8 @@ type capture struct {
 	lastPTS    time.Duration
 	start      time.Time
 	reconnects int
+	resumed    bool      // reopened after an outage: the next frame skips numbers
+	lastAt     time.Time // when the last frame was read
 	warnings   []string
 }
 
@@ -247,6 +249,7 @@ func (c *capture) Read(ctx context.Context) (*pipeline.Frame, error) {
 				return nil, err
 			}
 			c.reconnects++
+			c.resumed = true
 		}
 		var m gocv.Mat
 		if c.pending != nil {
@@ -278,12 +281,29 @@ func (c *capture) Read(ctx context.Context) (*pipeline.Frame, error) {
 			}
 			now = time.Now()
 		}
+		if c.resumed {
+			c.resumed = false
+			c.number += c.missed(now)
+		}
+		c.lastAt = now
 		f := &pipeline.Frame{Number: c.number, PTS: pts, Captured: now, Image: m}
 		c.number++
 		c.passFrames++
 		c.readFrames++
 		return f, nil
 	}
+}
+
+// missed estimates how many frames a live camera made, at its nominal frame
+// rate, between the last frame before an outage and the first one after it
+// (read at now). They are numbered as missing, so that a gap in frame numbers
+// says how long the outage lasted, as it does for dropped frames, and a
+// tracker sees the time that passed. 0 when the frame rate is unknown.
+func (c *capture) missed(now time.Time) int64 {
+	if c.info.FPS <= 0 || c.lastAt.IsZero() {
+		return 0
+	}
+	return max(int64(now.Sub(c.lastAt).Seconds()*c.info.FPS)-1, 0)
 }
 
 // pts is the stream's timestamp for the frame just read, kept increasing

@@ -67,7 +67,8 @@ func freePort(t *testing.T) int {
 
 // TestRTSPReconnectsAfterTheServerComesBack reads a real RTSP stream, kills
 // the server, starts it again, and checks that the source reconnects and
-// goes on numbering frames.
+// goes on numbering frames, leaving out the numbers of the frames the
+// camera made during the outage.
 func TestRTSPReconnectsAfterTheServerComesBack(t *testing.T) {
 	port := freePort(t)
 	srv := rtspServer(t, port)
@@ -107,8 +108,21 @@ func TestRTSPReconnectsAfterTheServerComesBack(t *testing.T) {
 	for i := 1; i < len(after); i++ {
 		assert.Greater(t, after[i].Number, after[i-1].Number)
 	}
-	assert.Greater(t, after[0].Number, first[len(first)-1].Number, "numbers go on across the outage")
-	for _, f := range append(append(first, buffered...), after...) {
+	// The read that reconnected returned the first frame after the outage,
+	// the last one in buffered.
+	before := append(first, buffered...)
+	last, resumed := before[len(before)-2], before[len(before)-1]
+	fps := src.Info().FPS
+	require.Positive(t, fps, "the test stream has a frame rate")
+	// The outage lasted at least the 0.5 s the server was down; its frames
+	// are numbered as missing: the time between the frames at the nominal
+	// rate, less the one that follows.
+	outage := resumed.Captured.Sub(last.Captured)
+	missing := resumed.Number - last.Number - 1
+	t.Logf("outage %s at %.1f FPS: %d frame numbers left out", outage.Round(time.Millisecond), fps, missing)
+	assert.GreaterOrEqual(t, outage, 500*time.Millisecond)
+	assert.Equal(t, max(int64(outage.Seconds()*fps)-1, 0), missing, "the gap in numbers says how long the outage was")
+	for _, f := range append(before, after...) {
 		f.Release()
 	}
 }
