@@ -5,8 +5,8 @@
 # means no leak. Not a test: it takes DURATION (default 10m). Set
 # MALLOC_ARENA_MAX to see glibc's share of the resident memory.
 #
-# SOAK_CHURN=SECONDS adds source churn: the run gets --api, and every
-# SECONDS a fifth source (the walking clip, looped) is added through
+# SOAK_CHURN=SECONDS adds source churn: the run gets --api, and SECONDS after
+# the last removal a fifth source (the walking clip, looped) is added through
 # POST /api/sources and removed again SECONDS/2 later, so that sources that
 # come and go are soaked too (goroutines, Mats, memory, one finished video
 # file per visit).
