@@ -11,6 +11,9 @@
 # come and go are soaked too (goroutines, Mats, memory, one finished video
 # file per visit).
 #
+# At the end scripts/check-events.py checks the events file: one end line per
+# source, and a `left` event for every track that appeared.
+#
 # Usage: [SOAK_CHURN=20] scripts/soak.sh [DURATION] [OUTDIR] [EXTRA conveyor run FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +65,7 @@ for ((t = 60; t < secs; t += 60)); do
 done
 wait $pid
 tail -n 20 "$out/stderr.log" >> "$out/report.txt"
+# Every source ended once, and every tracked face that appeared has left.
+scripts/check-events.py --complete "$out/events.jsonl" >> "$out/report.txt" || status=$?
 cat "$out/report.txt"
+exit "${status:-0}"
