@@ -22,6 +22,9 @@ type Frame struct {
 	// Number counts frames from 0 within one source, in the order they were
 	// read. A live source that drops frames still numbers them consecutively
 	// as read; drops happen after numbering and are counted by the link.
+	// After a live source reconnects it skips the numbers of the frames it
+	// missed during the outage (camera package), so that stages that measure
+	// time in frames (the tracker) see the outage.
 	Number int64
 	// PTS is the presentation timestamp from the stream (zero when the source
 	// has none, e.g. an image folder).
