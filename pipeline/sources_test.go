@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,8 +173,9 @@ func (e *ender) EndSource(_ context.Context, end *SourceEnd) error {
 	}
 	id := end.SourceID
 	e.ended[id] = append(e.ended[id], e.seen[id])
-	e.ends[id] = SourceEnd{SourceID: end.SourceID, SourceName: end.SourceName, State: end.State, Err: end.Err,
-		NextFrame: end.NextFrame, Ended: end.Ended, Events: append([]TrackEvent(nil), end.Events...)}
+	seen := *end // as it arrived: a later stage may append to end.Events
+	seen.Events = slices.Clone(end.Events)
+	e.ends[id] = seen
 	if e.add != nil {
 		end.Events = append(end.Events, *e.add)
 	}

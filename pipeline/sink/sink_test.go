@@ -21,6 +21,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/camera"
+	"github.com/conveyor-vision/conveyor/camera/cameratest"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
@@ -318,30 +319,6 @@ func TestTilerPutsEverySourceInItsCell(t *testing.T) {
 	assert.EqualValues(t, 0, v[0], "the empty cell stays black")
 }
 
-// clipFrames reads up to n frames of a video asset, numbered from 0 and
-// given to source id.
-func clipFrames(t *testing.T, asset string, id int, n int) []*pipeline.Frame {
-	t.Helper()
-	path, err := models.Asset(asset)
-	require.NoError(t, err)
-	src, err := camera.Open(path, camera.Options{})
-	require.NoError(t, err)
-	defer src.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*pipeline.Frame
-	for len(out) < n {
-		f, err := src.Read(ctx)
-		if errors.Is(err, pipeline.ErrEndOfStream) {
-			break
-		}
-		require.NoError(t, err)
-		f.SourceID = id
-		out = append(out, f)
-	}
-	return out
-}
-
 func TestVideoEndSourceFinalizesThatFileAtOnce(t *testing.T) {
 	before := pipelinetest.MatCount()
 	dir := t.TempDir()
@@ -349,8 +326,8 @@ func TestVideoEndSourceFinalizesThatFileAtOnce(t *testing.T) {
 	v, err := NewVideo(VideoOptions{Path: out, FPS: []float64{25, 25, 25}, SourceFPS: func(id int) float64 { return float64(id * 10) }})
 	require.NoError(t, err)
 	ctx := context.Background()
-	a := clipFrames(t, "media/video/gocv_small_noface.mp4", 0, 12)
-	b := clipFrames(t, "media/video/face-demographics-walking-and-pause.mp4", 1, 7)
+	a := cameratest.ClipFrames(t, "media/video/gocv_small_noface.mp4", 0, 12)
+	b := cameratest.ClipFrames(t, "media/video/face-demographics-walking-and-pause.mp4", 1, 7)
 	require.Len(t, a, 12)
 	require.Len(t, b, 7)
 	for i := range 12 {

@@ -21,6 +21,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/camera"
+	"github.com/conveyor-vision/conveyor/camera/cameratest"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
@@ -371,26 +372,6 @@ func TestSourceAPIOff(t *testing.T) {
 	assert.Equal(t, pipeline.SourceRunning, a.list(t)[0].State, "still running")
 }
 
-// clipFrames reads n frames of a video asset for source id.
-func clipFrames(t *testing.T, asset string, id, n int) []*pipeline.Frame {
-	t.Helper()
-	path, err := models.Asset(asset)
-	require.NoError(t, err)
-	src, err := camera.Open(path, camera.Options{})
-	require.NoError(t, err)
-	defer src.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*pipeline.Frame
-	for len(out) < n {
-		f, err := src.Read(ctx)
-		require.NoError(t, err)
-		f.SourceID = id
-		out = append(out, f)
-	}
-	return out
-}
-
 // TestSinkEndSource drives the sink directly with frames of two real
 // clips: when source 1 ends, its viewer's stream ends cleanly, its stream
 // is gone, its Mats are freed and the tiled view shrinks to one tile; when
@@ -406,8 +387,8 @@ func TestSinkEndSource(t *testing.T) {
 	sink := srv.Sink()
 	r := &running{srv: srv, client: &http.Client{Timeout: 10 * time.Second}}
 
-	frames := append(clipFrames(t, "media/video/face-demographics-walking-and-pause.mp4", 0, 5),
-		clipFrames(t, "media/video/gocv_small_noface.mp4", 1, 5)...)
+	frames := append(cameratest.ClipFrames(t, "media/video/face-demographics-walking-and-pause.mp4", 0, 5),
+		cameratest.ClipFrames(t, "media/video/gocv_small_noface.mp4", 1, 5)...)
 	// The line's sink goroutine, in miniature: write both sources' frames
 	// until told to stop.
 	stop, written := make(chan struct{}), make(chan struct{})
