@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // FaceLabel is the label of every object the face detectors find.
@@ -50,7 +50,7 @@ func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(floa
 // finish runs NMS on the candidates and maps the survivors to frame
 // coordinates. It allocates the returned objects and one array for all
 // their landmarks.
-func (d *decodeBase) finish(g pipeline.Geometry, landmarks int) []pipeline.Object {
+func (d *decodeBase) finish(g meta.Geometry, landmarks int) []meta.Object {
 	d.order = d.order[:0]
 	for i := range d.cands {
 		d.order = append(d.order, i)
@@ -83,10 +83,10 @@ func (d *decodeBase) finish(g pipeline.Geometry, landmarks int) []pipeline.Objec
 			d.keep = append(d.keep, i)
 		}
 	}
-	objs := make([]pipeline.Object, 0, len(d.keep))
-	var pts []pipeline.Point
+	objs := make([]meta.Object, 0, len(d.keep))
+	var pts []meta.Point
 	if landmarks > 0 {
-		pts = make([]pipeline.Point, len(d.keep)*landmarks)
+		pts = make([]meta.Point, len(d.keep)*landmarks)
 	}
 	fw, fh := float32(g.FrameW), float32(g.FrameH)
 	for _, i := range d.keep {
@@ -98,8 +98,8 @@ func (d *decodeBase) finish(g pipeline.Geometry, landmarks int) []pipeline.Objec
 		if !(x2 > x1 && y2 > y1) || x2-x1 < d.opts.MinSize || y2-y1 < d.opts.MinSize {
 			continue
 		}
-		o := pipeline.Object{
-			Box:   pipeline.Rect{X: x1, Y: y1, W: x2 - x1, H: y2 - y1},
+		o := meta.Object{
+			Box:   meta.Rect{X: x1, Y: y1, W: x2 - x1, H: y2 - y1},
 			Score: c.score,
 			Label: FaceLabel,
 		}
@@ -108,7 +108,7 @@ func (d *decodeBase) finish(g pipeline.Geometry, landmarks int) []pipeline.Objec
 			pts = pts[landmarks:]
 			for n := range lm {
 				x, y := g.ToFrame(c.lm[2*n], c.lm[2*n+1])
-				lm[n] = pipeline.Point{X: clamp(x, 0, fw), Y: clamp(y, 0, fh)}
+				lm[n] = meta.Point{X: clamp(x, 0, fw), Y: clamp(y, 0, fh)}
 			}
 			o.Landmarks = lm
 		}
@@ -144,7 +144,7 @@ func iouCorners(a, b *candidate) float32 {
 }
 
 // IoU is the intersection over union of two boxes (0 when either is empty).
-func IoU(a, b pipeline.Rect) float32 {
+func IoU(a, b meta.Rect) float32 {
 	ca := candidate{x1: a.X, y1: a.Y, x2: a.X + a.W, y2: a.Y + a.H}
 	cb := candidate{x1: b.X, y1: b.Y, x2: b.X + b.W, y2: b.Y + b.H}
 	if ca.x2 <= ca.x1 || ca.y2 <= ca.y1 || cb.x2 <= cb.x1 || cb.y2 <= cb.y1 {
@@ -157,7 +157,7 @@ func IoU(a, b pipeline.Rect) float32 {
 // (ties in index order) and keeps a box unless its IoU with a box already
 // kept exceeds iou. It returns the kept indices, best first, appended to
 // keep[:0] (pass nil to allocate).
-func NMS(boxes []pipeline.Rect, scores []float32, iou float32, keep []int) []int {
+func NMS(boxes []meta.Rect, scores []float32, iou float32, keep []int) []int {
 	n := min(len(boxes), len(scores))
 	order := make([]int, n)
 	for i := range order {
@@ -189,7 +189,7 @@ func NMS(boxes []pipeline.Rect, scores []float32, iou float32, keep []int) []int
 }
 
 // tensorSet finds tensors by name and checks their element counts.
-func findTensor(outputs []pipeline.Tensor, name string, want int, decoder string) ([]float32, error) {
+func findTensor(outputs []meta.Tensor, name string, want int, decoder string) ([]float32, error) {
 	for i := range outputs {
 		if outputs[i].Name == name {
 			if got := len(outputs[i].Data); got != want {
@@ -207,7 +207,7 @@ func findTensor(outputs []pipeline.Tensor, name string, want int, decoder string
 }
 
 // checkGeometry rejects geometries a decoder cannot work with.
-func checkGeometry(g pipeline.Geometry, decoder string, multiple int) error {
+func checkGeometry(g meta.Geometry, decoder string, multiple int) error {
 	if g.InputW <= 0 || g.InputH <= 0 || g.InputW > maxInputSide || g.InputH > maxInputSide {
 		return fmt.Errorf("models: %s: bad input size %dx%d", decoder, g.InputW, g.InputH)
 	}

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // LabeledImage is one image of an evaluation set and its true boxes.
@@ -18,10 +18,10 @@ type LabeledImage struct {
 	// Path is the image file, resolved against the XML file's folder.
 	Path          string
 	Width, Height int
-	Boxes         []pipeline.Rect
+	Boxes         []meta.Rect
 	// Ignore are boxes marked ignore='1': detections on them count neither
 	// way.
-	Ignore []pipeline.Rect
+	Ignore []meta.Rect
 }
 
 // ReadImglab reads a dlib imglab XML file (ISO-8859-1 or UTF-8):
@@ -66,7 +66,7 @@ func ReadImglab(path string) ([]LabeledImage, error) {
 		}
 		li := LabeledImage{Path: filepath.Join(dir, filepath.FromSlash(im.File)), Width: im.Width, Height: im.Height}
 		for _, b := range im.Boxes {
-			r := pipeline.Rect{X: b.Left, Y: b.Top, W: b.Width, H: b.Height}
+			r := meta.Rect{X: b.Left, Y: b.Top, W: b.Width, H: b.Height}
 			if b.Ignore != 0 {
 				li.Ignore = append(li.Ignore, r)
 			} else {
@@ -123,7 +123,7 @@ func (c Counts) String() string {
 // detection takes the unmatched true box it overlaps most, if that IoU is
 // at least iou (a TP), else it is a FP unless it overlaps an ignore box by
 // iou. True boxes left unmatched are FN.
-func Match(dets []pipeline.Object, truth, ignore []pipeline.Rect, iou float32) Counts {
+func Match(dets []meta.Object, truth, ignore []meta.Rect, iou float32) Counts {
 	order := make([]int, len(dets))
 	for i := range order {
 		order[i] = i

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // FuzzParseONNX: no input makes the reader panic; whatever it accepts has
@@ -35,7 +35,7 @@ func FuzzParseONNX(f *testing.F) {
 // fuzzTensors makes tensors named names with the element counts sizes from
 // raw bytes (little-endian float32, repeated), shortening tensor cut by one
 // element when cut < len(names).
-func fuzzTensors(names []string, sizes []int, raw []byte, cut int) []pipeline.Tensor {
+func fuzzTensors(names []string, sizes []int, raw []byte, cut int) []meta.Tensor {
 	vals := make([]float32, 0, len(raw)/4)
 	for i := 0; i+4 <= len(raw); i += 4 {
 		vals = append(vals, math.Float32frombits(binary.LittleEndian.Uint32(raw[i:])))
@@ -43,7 +43,7 @@ func fuzzTensors(names []string, sizes []int, raw []byte, cut int) []pipeline.Te
 	if len(vals) == 0 {
 		vals = []float32{0}
 	}
-	outs := make([]pipeline.Tensor, len(names))
+	outs := make([]meta.Tensor, len(names))
 	k := 0
 	for i, n := range names {
 		sz := sizes[i]
@@ -55,7 +55,7 @@ func fuzzTensors(names []string, sizes []int, raw []byte, cut int) []pipeline.Te
 			d[j] = vals[k%len(vals)]
 			k++
 		}
-		outs[i] = pipeline.Tensor{Name: n, Data: d}
+		outs[i] = meta.Tensor{Name: n, Data: d}
 	}
 	return outs
 }
@@ -79,7 +79,7 @@ func fuzzDecoder(f *testing.F, spec string, sizes func(W, H int) []int) {
 		if s.PadMultiple > 1 && w%2 == 0 {
 			W, H = (W+31)/32*32, (H+31)/32*32
 		}
-		g := pipeline.Geometry{FrameW: int(fw), FrameH: int(fh), InputW: W, InputH: H, ScaleX: scale, ScaleY: scale * 0.75, PadX: pad, PadY: -pad}
+		g := meta.Geometry{FrameW: int(fw), FrameH: int(fh), InputW: W, InputH: H, ScaleX: scale, ScaleY: scale * 0.75, PadX: pad, PadY: -pad}
 		opts := DecoderOptions{ScoreThreshold: score, NMSThreshold: 0.3}
 		d, err := s.NewDecoder(opts)
 		if err != nil {

@@ -5,10 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 func assetPath(t testing.TB, rel string) string {
@@ -105,7 +104,7 @@ func TestCheckMismatch(t *testing.T) {
 	u, err := Lookup("ultraface")
 	require.NoError(t, err)
 	assert.ErrorIs(t, u.Check(ModelInfo{Path: "x.onnx", Inputs: dyn.Inputs, Outputs: info.Outputs}), ErrMismatch)
-	_, err = identify(ModelInfo{Path: "y.onnx", Outputs: []pipeline.TensorInfo{{Name: "logits"}}})
+	_, err = identify(ModelInfo{Path: "y.onnx", Outputs: []meta.TensorInfo{{Name: "logits"}}})
 	assert.ErrorContains(t, err, "model y.onnx has outputs [logits], which fit no known decoder")
 }
 
@@ -159,7 +158,7 @@ func TestPlan(t *testing.T) {
 }
 
 func TestNMS(t *testing.T) {
-	boxes := []pipeline.Rect{
+	boxes := []meta.Rect{
 		{X: 0, Y: 0, W: 10, H: 10},
 		{X: 1, Y: 1, W: 10, H: 10}, // IoU with 0: 81/119 = 0.68
 		{X: 20, Y: 20, W: 5, H: 5},
@@ -184,15 +183,15 @@ func TestNMS(t *testing.T) {
 	}
 	assert.InDelta(t, 81.0/119, IoU(boxes[0], boxes[1]), 1e-6)
 	assert.Zero(t, IoU(boxes[0], boxes[2]))
-	assert.Zero(t, IoU(boxes[0], pipeline.Rect{W: 0, H: 5}))
+	assert.Zero(t, IoU(boxes[0], meta.Rect{W: 0, H: 5}))
 }
 
 // yunetV1Outputs builds zeroed outputs for a W x H input, with prior i set
 // to a face of score sqrt(conf*iou).
-func yunetV1Outputs(W, H int) ([]pipeline.Tensor, []prior) {
+func yunetV1Outputs(W, H int) ([]meta.Tensor, []prior) {
 	pr := yunetV1Priors(nil, W, H)
 	n := len(pr)
-	return []pipeline.Tensor{
+	return []meta.Tensor{
 		{Name: "loc", Shape: []int{n, 14}, Data: make([]float32, n*14)},
 		{Name: "conf", Shape: []int{n, 2}, Data: make([]float32, n*2)},
 		{Name: "iou", Shape: []int{n, 1}, Data: make([]float32, n)},
@@ -211,7 +210,7 @@ func TestYuNetV1Decode(t *testing.T) {
 	l[4], l[5] = 2, 3 // landmark 0: (4 + 2, 4 + 3)
 	// A weaker duplicate at prior 1 (min 16, same centre) is suppressed.
 	outs[1].Data[3], outs[2].Data[1] = 0.8, 1
-	g := pipeline.Geometry{FrameW: 320, FrameH: 240, InputW: 160, InputH: 120, ScaleX: 0.5, ScaleY: 0.5}
+	g := meta.Geometry{FrameW: 320, FrameH: 240, InputW: 160, InputH: 120, ScaleX: 0.5, ScaleY: 0.5}
 	s, _ := Lookup("yunet-2022mar")
 	d, err := s.NewDecoder(DecoderOptions{ScoreThreshold: 0.5})
 	require.NoError(t, err)
@@ -237,18 +236,18 @@ func TestYuNetV1Decode(t *testing.T) {
 	assert.ErrorContains(t, err, "the input size implies")
 	_, err = d.Decode(outs[:2], g)
 	assert.ErrorContains(t, err, "no output named iou")
-	_, err = d.Decode(outs, pipeline.Geometry{})
+	_, err = d.Decode(outs, meta.Geometry{})
 	assert.ErrorContains(t, err, "bad input size")
 }
 
 func TestYuNetV2Decode(t *testing.T) {
 	s, _ := Lookup("yunet-2023mar")
 	W, H := 64, 32
-	var outs []pipeline.Tensor
+	var outs []meta.Tensor
 	for _, st := range []int{8, 16, 32} {
 		n := (W / st) * (H / st)
 		for k, per := range map[string]int{"cls": 1, "obj": 1, "bbox": 4, "kps": 10} {
-			outs = append(outs, pipeline.Tensor{Name: k + "_" + itoa(st), Data: make([]float32, n*per)})
+			outs = append(outs, meta.Tensor{Name: k + "_" + itoa(st), Data: make([]float32, n*per)})
 		}
 	}
 	get := func(name string) []float32 {
@@ -265,15 +264,15 @@ func TestYuNetV2Decode(t *testing.T) {
 	b := get("bbox_16")[24:28]
 	b[0], b[1] = 0.5, 0.5
 	get("kps_16")[60], get("kps_16")[61] = 0.25, 0.75 // landmark 0 = ((0.25+2)*16, (0.75+1)*16) = (36, 28)
-	g := pipeline.Geometry{FrameW: 64, FrameH: 32, InputW: W, InputH: H, ScaleX: 1, ScaleY: 1}
+	g := meta.Geometry{FrameW: 64, FrameH: 32, InputW: W, InputH: H, ScaleX: 1, ScaleY: 1}
 	d, err := s.NewDecoder(DecoderOptions{})
 	require.NoError(t, err)
 	objs, err := d.Decode(outs, g)
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
 	assert.InDelta(t, 0.9, objs[0].Score, 1e-6)
-	assert.Equal(t, pipeline.Rect{X: 32, Y: 16, W: 16, H: 16}, objs[0].Box)
-	assert.Equal(t, pipeline.Point{X: 36, Y: 28}, objs[0].Landmarks[0])
+	assert.Equal(t, meta.Rect{X: 32, Y: 16, W: 16, H: 16}, objs[0].Box)
+	assert.Equal(t, meta.Point{X: 36, Y: 28}, objs[0].Landmarks[0])
 	// Score just under the default 0.9: nothing, and no error.
 	get("cls_16")[6] = 0.8
 	objs, err = d.Decode(outs, g)
@@ -293,21 +292,21 @@ func TestUltraFaceDecode(t *testing.T) {
 	require.Len(t, pr, 4420)
 	require.Len(t, ultraFacePriors(nil, 640, 480), 17640)
 	n := len(pr)
-	outs := []pipeline.Tensor{
+	outs := []meta.Tensor{
 		{Name: "scores", Data: make([]float32, 2*n)},
 		{Name: "boxes", Data: make([]float32, 4*n)},
 	}
 	i := 100
 	outs[0].Data[2*i+1] = 0.95
 	copy(outs[1].Data[4*i:], []float32{0.25, 0.5, 0.5, 0.75})
-	g := pipeline.Geometry{FrameW: 640, FrameH: 480, InputW: 320, InputH: 240, ScaleX: 0.5, ScaleY: 0.5}
+	g := meta.Geometry{FrameW: 640, FrameH: 480, InputW: 320, InputH: 240, ScaleX: 0.5, ScaleY: 0.5}
 	s, _ := Lookup("ultraface")
 	d, err := s.NewDecoder(DecoderOptions{})
 	require.NoError(t, err)
 	objs, err := d.Decode(outs, g)
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
-	assert.Equal(t, pipeline.Rect{X: 160, Y: 240, W: 160, H: 120}, objs[0].Box)
+	assert.Equal(t, meta.Rect{X: 160, Y: 240, W: 160, H: 120}, objs[0].Box)
 	assert.Empty(t, objs[0].Landmarks)
 
 	// Raw: zero regressions give the prior itself.
@@ -348,7 +347,7 @@ func TestReadImglabAndMatch(t *testing.T) {
 		assert.NoError(t, err)
 	}
 	assert.Equal(t, 18, n)
-	assert.Equal(t, pipeline.Rect{X: 194, Y: 90, W: 37, H: 37}, set[0].Boxes[0])
+	assert.Equal(t, meta.Rect{X: 194, Y: 90, W: 37, H: 37}, set[0].Boxes[0])
 	assert.Equal(t, 500, set[0].Width)
 
 	p := filepath.Join(t.TempDir(), "x.xml")
@@ -363,14 +362,14 @@ func TestReadImglabAndMatch(t *testing.T) {
 	_, err = ReadImglab(filepath.Join(t.TempDir(), "none.xml"))
 	assert.Error(t, err)
 
-	truth := []pipeline.Rect{{X: 0, Y: 0, W: 10, H: 10}, {X: 100, Y: 0, W: 10, H: 10}}
-	dets := []pipeline.Object{
-		{Box: pipeline.Rect{X: 1, Y: 0, W: 10, H: 10}, Score: 0.7},   // TP (IoU 0.82)
-		{Box: pipeline.Rect{X: 0, Y: 0, W: 10, H: 10}, Score: 0.6},   // FP: truth 0 taken by the higher score
-		{Box: pipeline.Rect{X: 50, Y: 50, W: 10, H: 10}, Score: 0.9}, // ignored
-		{Box: pipeline.Rect{X: 200, Y: 0, W: 10, H: 10}, Score: 0.5}, // FP
+	truth := []meta.Rect{{X: 0, Y: 0, W: 10, H: 10}, {X: 100, Y: 0, W: 10, H: 10}}
+	dets := []meta.Object{
+		{Box: meta.Rect{X: 1, Y: 0, W: 10, H: 10}, Score: 0.7},   // TP (IoU 0.82)
+		{Box: meta.Rect{X: 0, Y: 0, W: 10, H: 10}, Score: 0.6},   // FP: truth 0 taken by the higher score
+		{Box: meta.Rect{X: 50, Y: 50, W: 10, H: 10}, Score: 0.9}, // ignored
+		{Box: meta.Rect{X: 200, Y: 0, W: 10, H: 10}, Score: 0.5}, // FP
 	}
-	c := Match(dets, truth, []pipeline.Rect{{X: 50, Y: 50, W: 10, H: 10}}, 0.5)
+	c := Match(dets, truth, []meta.Rect{{X: 50, Y: 50, W: 10, H: 10}}, 0.5)
 	assert.Equal(t, Counts{TP: 1, FP: 2, FN: 1}, c)
 	assert.InDelta(t, 1.0/3, c.Precision(), 1e-9)
 	assert.InDelta(t, 0.5, c.Recall(), 1e-9)

@@ -6,9 +6,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 // MaxModelBytes bounds the size of a model file ReadONNX accepts (the
@@ -31,8 +30,8 @@ type ModelInfo struct {
 	// Inputs are the graph inputs that are not initializers (weights), in
 	// file order. Outputs are the graph outputs. A dimension that is dynamic
 	// (a dim_param, or no value) is -1.
-	Inputs  []pipeline.TensorInfo
-	Outputs []pipeline.TensorInfo
+	Inputs  []meta.TensorInfo
+	Outputs []meta.TensorInfo
 }
 
 // OutputNames lists the outputs' names in file order.
@@ -167,7 +166,7 @@ func ParseONNX(b []byte) (ModelInfo, error) {
 		return ModelInfo{}, fmt.Errorf("%w: no ir_version (not an onnx file)", ErrBadModel)
 	}
 	inits := map[string]bool{}
-	var inputs []pipeline.TensorInfo
+	var inputs []meta.TensorInfo
 	err = eachField(graph, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -222,8 +221,8 @@ func ParseONNX(b []byte) (ModelInfo, error) {
 	return info, nil
 }
 
-func parseValueInfo(b []byte) (pipeline.TensorInfo, error) {
-	var ti pipeline.TensorInfo
+func parseValueInfo(b []byte) (meta.TensorInfo, error) {
+	var ti meta.TensorInfo
 	var typ []byte
 	err := eachField(b, func(num protowire.Number, t protowire.Type, v []byte, _ uint64) error {
 		if t != protowire.BytesType {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // DefaultModel is the zero-config detector, as a path inside the assets
@@ -104,7 +104,7 @@ type Decoder interface {
 	// clamped to the frame. The returned slice is new on every call (it
 	// goes into a Frame); it is empty, not an error, when nothing scores
 	// above the threshold. Tensors whose sizes do not fit g are an error.
-	Decode(outputs []pipeline.Tensor, g pipeline.Geometry) ([]pipeline.Object, error)
+	Decode(outputs []meta.Tensor, g meta.Geometry) ([]meta.Object, error)
 }
 
 // DecoderOptions tune a decoder; zero values take the spec's defaults.
@@ -389,7 +389,7 @@ func ParseInputSize(v string) (InputSize, error) {
 // Plan is how one frame size becomes a network input: the Geometry the
 // decoder needs, plus the size the frame is resized to before padding.
 type Plan struct {
-	pipeline.Geometry
+	meta.Geometry
 	// ResizeW, ResizeH is the picture inside the input (top-left); the rest
 	// of InputW x InputH is zero padding.
 	ResizeW, ResizeH int
@@ -410,7 +410,7 @@ func (s Spec) Plan(sz InputSize, frameW, frameH int) (Plan, error) {
 	if !s.AnySize && (sz.W != s.InputW || sz.H != s.InputH) {
 		return Plan{}, fmt.Errorf("models: %s runs only at %dx%d, not %s", s.Name, s.InputW, s.InputH, sz)
 	}
-	p := Plan{Geometry: pipeline.Geometry{FrameW: frameW, FrameH: frameH}}
+	p := Plan{Geometry: meta.Geometry{FrameW: frameW, FrameH: frameH}}
 	mult := max(s.PadMultiple, 1)
 	up := func(v int) int { return (v + mult - 1) / mult * mult }
 	switch {

@@ -1,8 +1,6 @@
 package models
 
-import (
-	"github.com/conveyor-vision/conveyor/pipeline"
-)
+import "github.com/conveyor-vision/conveyor/pipeline/meta"
 
 // ultraFace decodes UltraFace RFB outputs scores [1,N,2] and boxes [1,N,4]:
 // corner boxes normalised to the input (in-graph decoding), or raw
@@ -49,7 +47,7 @@ func ultraFacePriors(dst []prior, W, H int) []prior {
 	return dst
 }
 
-func (d *ultraFace) Decode(outputs []pipeline.Tensor, g pipeline.Geometry) ([]pipeline.Object, error) {
+func (d *ultraFace) Decode(outputs []meta.Tensor, g meta.Geometry) ([]meta.Object, error) {
 	name := "ultraface"
 	if d.raw {
 		name = "ultraface-raw"

@@ -3,7 +3,7 @@ package models
 import (
 	"math"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // prior is an anchor box, centre and size normalised to the input.
@@ -60,7 +60,7 @@ func yunetV1Priors(dst []prior, W, H int) []prior {
 	return dst
 }
 
-func (d *yunetV1) Decode(outputs []pipeline.Tensor, g pipeline.Geometry) ([]pipeline.Object, error) {
+func (d *yunetV1) Decode(outputs []meta.Tensor, g meta.Geometry) ([]meta.Object, error) {
 	const name = "yunet-2022mar"
 	if err := checkGeometry(g, name, 1); err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ var yunetV2Names = [3][4]string{
 	{"cls_32", "obj_32", "bbox_32", "kps_32"},
 }
 
-func (d *yunetV2) Decode(outputs []pipeline.Tensor, g pipeline.Geometry) ([]pipeline.Object, error) {
+func (d *yunetV2) Decode(outputs []meta.Tensor, g meta.Geometry) ([]meta.Object, error) {
 	const name = "yunet-2023mar"
 	if err := checkGeometry(g, name, 32); err != nil {
 		return nil, err

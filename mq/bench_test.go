@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 // BenchmarkPublishConfirmed measures sustained publishing with confirms to
@@ -24,12 +22,8 @@ func BenchmarkPublishConfirmed(b *testing.B) {
 		_, _ = ch.QueueDelete("bench-q", false, false, false)
 		_ = ch.ExchangeDelete("bench", false, false)
 	}()
-	fs := frames(2)
-	body, err := json.Marshal(pipeline.NewFrameEvent(fs[0], time.Now()))
+	body, err := json.Marshal(messages(1)[0])
 	require.NoError(b, err)
-	for _, f := range fs {
-		f.Release()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	p, err := NewPublisher(ctx, Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "bench", Declare: true, OutboxSize: 4096, MaxInFlight: 512})
@@ -41,7 +35,7 @@ func BenchmarkPublishConfirmed(b *testing.B) {
 		for p.Stats().OutboxDepth > 3000 { // pace: never overflow the outbox
 			time.Sleep(100 * time.Microsecond)
 		}
-		require.NoError(b, p.Publish(Message{RoutingKey: "faces.bench", Body: body}))
+		require.NoError(b, p.Publish(Publishing{RoutingKey: "faces.bench", Body: body}))
 	}
 	require.NoError(b, p.Close())
 	b.StopTimer()

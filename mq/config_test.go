@@ -1,6 +1,7 @@
 package mq
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,7 +94,7 @@ func TestCheckTemplate(t *testing.T) {
 		ok   bool
 	}{{"faces.{source}", true}, {"faces.{source_id}.x", true}, {"faces.{camera}", false}, {"{", false}} {
 		t.Run(tt.tmpl, func(t *testing.T) {
-			_, err := NewSink(&Publisher{}, SinkOptions{RoutingKey: tt.tmpl})
+			err := checkTemplate(tt.tmpl)
 			if tt.ok {
 				assert.NoError(t, err)
 			} else {
@@ -101,6 +102,6 @@ func TestCheckTemplate(t *testing.T) {
 			}
 		})
 	}
-	_, err := NewSink(nil, SinkOptions{})
-	assert.Error(t, err)
+	_, err := NewPublisher(context.Background(), Config{Endpoint: Endpoint{URL: "amqp://127.0.0.1:1/"}, RoutingKey: "faces.{camera}"})
+	assert.ErrorContains(t, err, "only {source} and {source_id}", "a bad template fails before any connection")
 }

@@ -60,7 +60,7 @@ func TestConsume(t *testing.T) {
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "cons"})
 	require.NoError(t, err)
 	for i := range n {
-		require.NoError(t, p.Publish(Message{RoutingKey: "faces.cam0", Body: []byte(fmt.Sprintf(`{"i": %d}`, i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "faces.cam0", Body: []byte(fmt.Sprintf(`{"i": %d}`, i))}))
 	}
 	require.NoError(t, p.Close())
 	select {
@@ -84,7 +84,7 @@ func TestConsumeHandlerErrorRequeues(t *testing.T) {
 	bindQueue(t, "cons2", "cons2-q", "#")
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "cons2"})
 	require.NoError(t, err)
-	require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: []byte("not json")}))
+	require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte("not json")}))
 	require.NoError(t, p.Close())
 	var out bytes.Buffer
 	err = Consume(testCtx(t, 30*time.Second), ConsumeConfig{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "cons2", Queue: "cons2-q"}, JSONLines(&out))

@@ -13,7 +13,7 @@
 // of time, unconfirmed; Stats says how many of each.
 //
 // Sink adapts a Publisher to pipeline.Sink: one JSON message per frame
-// (pipeline.FrameEvent, schema "conveyor.frame/v1", docs/MESSAGES.md). Consume
+// (meta.Message, schema "conveyor.frame/v1", docs/MESSAGES.md). Consume
 // is the receiving side: bind a queue, hand each body to a Handler, ack.
 //
 // Reconnection is our own loop (after amqp091-go's _examples/client), not

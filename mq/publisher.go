@@ -27,6 +27,10 @@ type Config struct {
 	// Declare makes the publisher declare Exchange (durable) on every
 	// connect. Without it the exchange must exist.
 	Declare bool
+	// RoutingKey is the template WriteMessage routes by: {source} becomes
+	// the sanitised source name (SanitizeKey), {source_id} the source's
+	// index. "" means DefaultRoutingKey.
+	RoutingKey string
 
 	// OutboxSize is how many messages wait while the broker is slow or away;
 	// 0 means 1000. OutboxPolicy says which one goes when it is full.
@@ -88,6 +92,9 @@ func (c *Config) setDefaults() {
 	if c.AppID == "" {
 		c.AppID = "conveyor"
 	}
+	if c.RoutingKey == "" {
+		c.RoutingKey = DefaultRoutingKey
+	}
 }
 
 // Drop reasons, the keys of Stats.DroppedBy.
@@ -144,8 +151,8 @@ type Stats struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// Message is one message to publish.
-type Message struct {
+// Publishing is one AMQP message to publish (amqp091-go's word for it).
+type Publishing struct {
 	// RoutingKey routes the message on the exchange.
 	RoutingKey string
 	// Body is sent as is. Publish keeps it: do not change it afterwards.
@@ -199,6 +206,9 @@ type Publisher struct {
 // bad URL (ErrBadURL) and a refused exchange declaration fail at once.
 func NewPublisher(ctx context.Context, cfg Config) (*Publisher, error) {
 	cfg.setDefaults()
+	if err := checkTemplate(cfg.RoutingKey); err != nil {
+		return nil, err
+	}
 	ep, err := cfg.Endpoint.resolve()
 	if err != nil {
 		return nil, err
@@ -259,7 +269,7 @@ func (p *Publisher) ID() string { return p.id }
 // Publish queues m for publishing and returns at once. It fails only after
 // Close (ErrClosed). A message the outbox has no room for, or one larger than
 // the broker allows, is dropped and counted in Stats, not returned as an error.
-func (p *Publisher) Publish(m Message) error {
+func (p *Publisher) Publish(m Publishing) error {
 	msg := &message{key: m.RoutingKey, body: m.Body, id: m.MessageID, ts: m.Timestamp}
 	if msg.id == "" {
 		msg.id = p.id + "-" + strconv.FormatUint(p.seq.Add(1), 10)

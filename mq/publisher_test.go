@@ -45,7 +45,7 @@ func faultRun(t *testing.T, name string, cfg Config, n int, every time.Duration,
 	defer p.Close()
 	faultErr := make(chan error, 1)
 	for i := range n {
-		require.NoError(t, p.Publish(Message{RoutingKey: "faces.cam0", Body: []byte(strconv.Itoa(i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "faces.cam0", Body: []byte(strconv.Itoa(i))}))
 		if i == n/2 {
 			require.NoError(t, fault(p))
 			go func() { faultErr <- recover(p) }()
@@ -211,7 +211,7 @@ func TestStartOffline(t *testing.T) {
 	})
 	require.NoError(t, err)
 	for i := range 10 {
-		require.NoError(t, p.Publish(Message{RoutingKey: "k", Body: []byte(fmt.Sprint(i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "k", Body: []byte(fmt.Sprint(i))}))
 	}
 	s := p.Stats()
 	assert.EqualValues(t, 6, s.DroppedBy[DropOutboxFull])
@@ -222,7 +222,7 @@ func TestStartOffline(t *testing.T) {
 
 	err = p.Close()
 	assert.ErrorIs(t, err, ErrUnconfirmed)
-	assert.ErrorIs(t, p.Publish(Message{}), ErrClosed)
+	assert.ErrorIs(t, p.Publish(Publishing{}), ErrClosed)
 	s = p.Stats()
 	assert.EqualValues(t, 4, s.Unconfirmed)
 	checkBalance(t, s)
@@ -246,7 +246,7 @@ func TestStartOfflineThenBrokerAppears(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close()
 	for i := range 5 {
-		require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: []byte(fmt.Sprint(i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte(fmt.Sprint(i))}))
 	}
 	listenProxy(t, addr, brokerHostPort(t))
 	require.NoError(t, p.Close())
@@ -265,15 +265,15 @@ func TestMessageTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	big := make([]byte, testMaxMessageSize+1)
 	for i := range 3 {
-		require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: []byte(fmt.Sprint(i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte(fmt.Sprint(i))}))
 	}
-	require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: big}))
+	require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: big}))
 	for i := range 3 {
-		require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: []byte(fmt.Sprint(i + 3))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte(fmt.Sprint(i + 3))}))
 	}
 	waitFor(t, 20*time.Second, "the big message dropped", func() bool { return p.Stats().DroppedBy[DropTooLarge] == 1 })
 	// The limit is learned: the next big one is dropped without a round trip.
-	require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: big}))
+	require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: big}))
 	assert.EqualValues(t, 2, p.Stats().DroppedBy[DropTooLarge])
 	require.NoError(t, p.Close())
 	s := p.Stats()
@@ -293,7 +293,7 @@ func TestReturnedAndClosedExchange(t *testing.T) {
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "nobody-listens", Declare: true})
 	require.NoError(t, err)
 	for range 3 {
-		require.NoError(t, p.Publish(Message{RoutingKey: "x", Body: []byte("{}")}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte("{}")}))
 	}
 	require.NoError(t, p.Close())
 	s := p.Stats()
@@ -320,7 +320,7 @@ func TestPublishConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 250 {
-				_ = p.Publish(Message{RoutingKey: "x", Body: []byte(fmt.Sprintf("%d-%d", g, i))})
+				_ = p.Publish(Publishing{RoutingKey: "x", Body: []byte(fmt.Sprintf("%d-%d", g, i))})
 				_ = p.Stats()
 			}
 		}()

@@ -63,7 +63,7 @@ func TestTLSRoundTrip(t *testing.T) {
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: ep, Exchange: exchange})
 	require.NoError(t, err)
 	for i := range n {
-		require.NoError(t, p.Publish(Message{RoutingKey: "faces.cam0", Body: []byte(strconv.Itoa(i))}))
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "faces.cam0", Body: []byte(strconv.Itoa(i))}))
 	}
 	require.NoError(t, p.Close())
 	s := p.Stats()

@@ -15,7 +15,7 @@
 // marker follows its last frame down the line: a single-worker stage or a
 // sink that implements SourceEnder is told, in order, so it can finalize
 // that source's output or forget its state. The marker carries a SourceEnd
-// (how the source ended, and the TrackLeft events a tracker adds), which the
+// (how the source ended, and the meta.TrackLeft events a tracker adds), which the
 // reporting sinks write as the source's last message. Markers never reach Process,
 // Write or probes, are never dropped, and are not counted.
 //

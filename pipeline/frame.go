@@ -3,6 +3,7 @@ package pipeline
 import (
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"gocv.io/x/gocv"
 )
 
@@ -42,19 +43,19 @@ type Frame struct {
 	DepthScale float32
 
 	// Input is the preprocessed network input, set by the preprocess stage.
-	Input Tensor
+	Input meta.Tensor
 	// Outputs are the raw network outputs, set by the inference stage and
 	// read by the decoder.
-	Outputs []Tensor
+	Outputs []meta.Tensor
 	// Geometry maps network-input coordinates back to Image coordinates.
-	Geometry Geometry
+	Geometry meta.Geometry
 
 	// Objects are the detections in Image coordinates, set by the decoder and
 	// refined by later stages (tracker, depth).
-	Objects []Object
+	Objects []meta.Object
 	// Events are what happened to tracked objects on this frame (appeared,
 	// left); empty without a tracker.
-	Events []TrackEvent
+	Events []meta.TrackEvent
 
 	// User is free for user code (probes, custom stages). The line never
 	// touches it.
@@ -73,88 +74,6 @@ type Frame struct {
 	// reaches Process, Write, probes or metrics.
 	endOfSource bool
 	end         *SourceEnd
-}
-
-// Object is one detected thing in a frame: DeepStream's NvDsObjectMeta.
-type Object struct {
-	Box       Rect    `json:"box"`
-	Score     float32 `json:"score"`
-	Label     string  `json:"label"`
-	ClassID   int     `json:"class_id"`
-	Landmarks []Point `json:"landmarks,omitempty"`
-	// TrackID is a stable id given by the tracker; 0 means untracked.
-	TrackID int64 `json:"track_id,omitempty"`
-	// Distance is the distance from the camera in metres, from depth; 0 means
-	// unknown (no depth, or no valid depth pixel inside the box).
-	Distance float32 `json:"distance_m,omitempty"`
-	// User is free for user code.
-	User map[string]any `json:"user,omitempty"`
-}
-
-// Rect is an axis-aligned box in pixels: top-left corner, width and height.
-type Rect struct {
-	X float32 `json:"x"`
-	Y float32 `json:"y"`
-	W float32 `json:"w"`
-	H float32 `json:"h"`
-}
-
-// Point is a position in pixels.
-type Point struct {
-	X float32 `json:"x"`
-	Y float32 `json:"y"`
-}
-
-// TrackEventKind says what happened to a tracked object.
-type TrackEventKind string
-
-// The tracker's events.
-const (
-	TrackAppeared TrackEventKind = "appeared"
-	TrackLeft     TrackEventKind = "left"
-)
-
-// TrackEvent is a change in the set of tracked objects of one source.
-type TrackEvent struct {
-	Kind    TrackEventKind `json:"kind"`
-	TrackID int64          `json:"track_id"`
-	Label   string         `json:"label"`
-	// Frames is how many frames the object was seen, for TrackLeft.
-	Frames int `json:"frames,omitempty"`
-}
-
-// Tensor is a dense float32 array, row-major, with its shape (NCHW for images).
-// Data may point into C memory owned by a Mat or an engine; it is valid until
-// the owner is closed or the next call that reuses it.
-type Tensor struct {
-	Name  string
-	Shape []int
-	Data  []float32
-}
-
-// Geometry describes how a frame was turned into a network input, so that
-// decoders can map boxes back: frame = (input - Pad) / Scale.
-type Geometry struct {
-	// FrameW, FrameH are the size of Frame.Image.
-	FrameW, FrameH int
-	// InputW, InputH are the size of the network input, padding included.
-	InputW, InputH int
-	// ScaleX, ScaleY are input pixels per frame pixel.
-	ScaleX, ScaleY float32
-	// PadX, PadY are the offsets of the picture inside the input (letterbox).
-	PadX, PadY float32
-}
-
-// ToFrame maps a point from network-input coordinates to frame coordinates.
-func (g Geometry) ToFrame(x, y float32) (float32, float32) {
-	sx, sy := g.ScaleX, g.ScaleY
-	if sx == 0 {
-		sx = 1
-	}
-	if sy == 0 {
-		sy = 1
-	}
-	return (x - g.PadX) / sx, (y - g.PadY) / sy
 }
 
 // OnRelease registers fn to run when the frame is released: use it for a

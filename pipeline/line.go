@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // DefaultQueue is how many frames a link holds when LinkOptions.Queue is 0.
@@ -106,7 +108,7 @@ type sourceNode struct {
 	// until it ends; then retireLocked swaps it for final).
 	metrics  *StageMetrics
 	final    *StageStats
-	state    SourceState
+	state    meta.SourceState
 	err      error
 	detached bool
 	cancel   context.CancelFunc // stops Read; nil until the source starts
@@ -454,7 +456,7 @@ func (l *Line) closeAll() error {
 	for _, s := range l.sources {
 		if !s.closed {
 			s.closed = true
-			s.state = SourceStopped
+			s.state = meta.SourceStopped
 			toClose = append(toClose, s)
 		}
 	}
@@ -487,7 +489,7 @@ func (l *Line) closeStages() error {
 
 // run reads frames until the source ends, fails, or readCtx is cancelled
 // (Detach, the line's stop, an abort), and says how it ended.
-func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (SourceState, error) {
+func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (meta.SourceState, error) {
 	for readCtx.Err() == nil {
 		t0 := clock()
 		f, err := s.src.Read(readCtx)
@@ -495,12 +497,12 @@ func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (So
 		if err != nil {
 			f.Release()
 			if errors.Is(err, ErrEndOfStream) {
-				return SourceEnded, nil
+				return meta.SourceEnded, nil
 			}
 			if readCtx.Err() != nil {
-				return SourceStopped, nil
+				return meta.SourceStopped, nil
 			}
-			return SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, err)
+			return meta.SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, err)
 		}
 		s.metrics.in.Add(1)
 		s.next = max(s.next, f.Number+1)
@@ -515,10 +517,10 @@ func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (So
 		}
 		s.metrics.out.Add(1)
 		if s.link.send(abort, f) != nil {
-			return SourceStopped, nil
+			return meta.SourceStopped, nil
 		}
 	}
-	return SourceStopped, nil
+	return meta.SourceStopped, nil
 }
 
 func runProbes(probes []ProbeFunc, f *Frame) bool {

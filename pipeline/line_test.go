@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,7 +178,7 @@ func TestProbesSeeAndChangeFrames(t *testing.T) {
 	l := New()
 	l.AddSource(src, LinkOptions{})
 	l.AddStage("detect", LinkOptions{}, ProcessorFunc(func(_ context.Context, f *Frame) error {
-		f.Objects = append(f.Objects, Object{Label: "face", Score: 0.9})
+		f.Objects = append(f.Objects, meta.Object{Label: "face", Score: 0.9})
 		return nil
 	}))
 	l.AddSink(sink)

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // SourceEnder is implemented by a Processor or Sink that keeps state per
@@ -19,7 +21,7 @@ import (
 // place to finalize that source's output or forget its state.
 //
 // The marker carries a SourceEnd. A stage may add Events to it (the tracker
-// adds a TrackLeft event for each track the source still had); sinks that
+// adds a meta.TrackLeft event for each track the source still had); sinks that
 // report, such as the JSON lines and RabbitMQ sinks, write it out as the
 // source's last message.
 //
@@ -36,30 +38,19 @@ type SourceEnder interface {
 type SourceEnd struct {
 	SourceID   int
 	SourceName string
-	// State is how the source ended: SourceEnded, SourceStopped or
-	// SourceFailed; Err says why it failed.
-	State SourceState
+	// State is how the source ended: meta.SourceEnded, meta.SourceStopped or
+	// meta.SourceFailed; Err says why it failed.
+	State meta.SourceState
 	Err   string
 	// NextFrame is one past the highest frame number the source gave (0 if
 	// it gave none): the number its next frame would have had.
 	NextFrame int64
 	// Ended is when the source's reader stopped.
 	Ended time.Time
-	// Events are added by stages on the way: TrackLeft for each track the
+	// Events are added by stages on the way: meta.TrackLeft for each track the
 	// source still had when it ended.
-	Events []TrackEvent
+	Events []meta.TrackEvent
 }
-
-// SourceState is where a source is in its life.
-type SourceState string
-
-// The states of a source.
-const (
-	SourceRunning SourceState = "running" // reading frames
-	SourceEnded   SourceState = "ended"   // end of stream
-	SourceStopped SourceState = "stopped" // detached, or the line stopped
-	SourceFailed  SourceState = "failed"  // Read returned an error (see Err)
-)
 
 // SourceStatus describes one source of a line, for Line.Sources and the
 // HTTP API.
@@ -69,8 +60,8 @@ type SourceStatus struct {
 	Live bool   `json:"live"`
 	// FPS is the nominal frame rate the source gave when attached (0 when
 	// unknown).
-	FPS   float64     `json:"fps"`
-	State SourceState `json:"state"`
+	FPS   float64          `json:"fps"`
+	State meta.SourceState `json:"state"`
 	// Err is the error that ended a failed source.
 	Err string `json:"error,omitempty"`
 	// Frames counts frames the source handed to the line.
@@ -115,7 +106,7 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 	if id > 0 {
 		name = fmt.Sprintf("source%d", id)
 	}
-	s := &sourceNode{id: id, src: src, info: info, opts: opts, metrics: newStageMetrics(name, "source", 1), state: SourceRunning}
+	s := &sourceNode{id: id, src: src, info: info, opts: opts, metrics: newStageMetrics(name, "source", 1), state: meta.SourceRunning}
 	l.sources = append(l.sources, s)
 	if l.state == lineRunning {
 		l.startSourceLocked(s)
@@ -126,7 +117,7 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 // Detach stops source id gracefully: its Read's context is cancelled, and
 // the frames it has already sent go on through the line, followed by its
 // end-of-source marker. Detach does not wait: the source is closed, and its
-// state becomes SourceStopped, once its Read has returned (see Sources).
+// state becomes meta.SourceStopped, once its Read has returned (see Sources).
 // Detach before Run means the source will read nothing. Detaching a source
 // that has already ended (or been detached) does nothing and returns nil.
 // An id the line never had gives an error wrapping ErrNoSource.
@@ -205,7 +196,7 @@ func (l *Line) retireLocked(s *sourceNode) {
 
 // Sources lists the sources of the line, in id order: the running ones and
 // the last KeptEndedSources that ended. A source added before Run reads
-// SourceRunning until it ends. Safe to call at any time from any goroutine.
+// meta.SourceRunning until it ends. Safe to call at any time from any goroutine.
 func (l *Line) Sources() []SourceStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -118,7 +119,7 @@ func TestDetachABlockedSource(t *testing.T) {
 		t.Fatal("the line ended while its source was still running")
 	default:
 	}
-	assert.Equal(t, SourceRunning, l.Sources()[0].State)
+	assert.Equal(t, meta.SourceRunning, l.Sources()[0].State)
 	require.NoError(t, l.Detach(0))
 	require.NoError(t, wait())
 	assert.Equal(t, seq(7), sink.numbers(0))
@@ -126,7 +127,7 @@ func TestDetachABlockedSource(t *testing.T) {
 	assert.EqualValues(t, 7, released.Load())
 	st := l.Sources()
 	require.Len(t, st, 1)
-	assert.Equal(t, SourceStatus{ID: 0, Name: "stall", State: SourceStopped, Frames: 7}, st[0])
+	assert.Equal(t, SourceStatus{ID: 0, Name: "stall", State: meta.SourceStopped, Frames: 7}, st[0])
 	require.NoError(t, l.Detach(0), "detaching an ended source does nothing")
 	require.ErrorIs(t, l.Detach(99), ErrNoSource)
 	require.ErrorIs(t, l.Detach(-1), ErrNoSource)
@@ -142,8 +143,8 @@ type ender struct {
 	ends  map[int]SourceEnd // the last SourceEnd of each source, as it arrived
 	fail  error
 	// add, when set, is appended to each SourceEnd's Events (a tracker's
-	// TrackLeft events).
-	add *TrackEvent
+	// meta.TrackLeft events).
+	add *meta.TrackEvent
 }
 
 func (e *ender) see(fs ...*Frame) {
@@ -258,7 +259,7 @@ func TestSourceEndSaysHowTheSourceEnded(t *testing.T) {
 	l.KeepAlive = true
 	l.AddSource(&countSource{n: 5, released: &released}, LinkOptions{})
 	l.AddSource(&countSource{n: 9, failAt: 3, released: &released}, LinkOptions{})
-	left := TrackEvent{Kind: TrackLeft, TrackID: 7, Label: "face", Frames: 2}
+	left := meta.TrackEvent{Kind: meta.TrackLeft, TrackID: 7, Label: "face", Frames: 2}
 	stage, sink := &ender{add: &left}, &ender{}
 	l.AddStage("tracker", LinkOptions{}, stage)
 	l.AddSink(sink)
@@ -283,9 +284,9 @@ func TestSourceEndSaysHowTheSourceEnded(t *testing.T) {
 	require.ErrorContains(t, wait(), "source count: device lost", "Run reports the failed source")
 
 	want := map[int]SourceEnd{
-		0:  {SourceID: 0, SourceName: "count", State: SourceEnded, NextFrame: 5},
-		1:  {SourceID: 1, SourceName: "count", State: SourceFailed, Err: "source count: device lost", NextFrame: 3},
-		id: {SourceID: id, SourceName: "stall", State: SourceStopped, NextFrame: 4},
+		0:  {SourceID: 0, SourceName: "count", State: meta.SourceEnded, NextFrame: 5},
+		1:  {SourceID: 1, SourceName: "count", State: meta.SourceFailed, Err: "source count: device lost", NextFrame: 3},
+		id: {SourceID: id, SourceName: "stall", State: meta.SourceStopped, NextFrame: 4},
 	}
 	for sid, w := range want {
 		for _, e := range []*ender{stage, sink} {
@@ -295,7 +296,7 @@ func TestSourceEndSaysHowTheSourceEnded(t *testing.T) {
 			assert.Equal(t, w, got, "source %d", sid)
 		}
 		assert.Empty(t, stage.ends[sid].Events, "source %d: nothing before the stage", sid)
-		assert.Equal(t, []TrackEvent{left}, sink.ends[sid].Events, "source %d: the stage's event reaches the sink", sid)
+		assert.Equal(t, []meta.TrackEvent{left}, sink.ends[sid].Events, "source %d: the stage's event reaches the sink", sid)
 	}
 	assert.EqualValues(t, 5+3+4, released.Load())
 }
@@ -399,7 +400,7 @@ func TestKeepAlive(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, i, id)
 		waitFor(t, fmt.Sprintf("source %d's frames", i), func() bool { return len(sink.numbers(i)) == src.n })
-		waitFor(t, fmt.Sprintf("source %d ends", i), func() bool { return l.Sources()[i].State == SourceEnded })
+		waitFor(t, fmt.Sprintf("source %d ends", i), func() bool { return l.Sources()[i].State == meta.SourceEnded })
 		select {
 		case <-done:
 			t.Fatal("a KeepAlive line ended with its sources")
@@ -452,7 +453,7 @@ func TestAttachAfterTheLineStopped(t *testing.T) {
 		require.NoError(t, l.Close())
 		require.NoError(t, l.Close())
 		assert.EqualValues(t, 1, before.closed.Load(), "Close closes a source that never ran, once")
-		assert.Equal(t, SourceStopped, l.Sources()[0].State)
+		assert.Equal(t, meta.SourceStopped, l.Sources()[0].State)
 		_, err := l.Attach(&countSource{released: &released}, LinkOptions{})
 		require.ErrorIs(t, err, ErrLineStopped)
 		require.ErrorContains(t, l.Run(context.Background()), "twice")
@@ -507,7 +508,7 @@ func TestSourcesStates(t *testing.T) {
 	waitFor(t, "the stalled source's frames", func() bool { return len(sink.numbers(2)) == 4 })
 	waitFor(t, "the others to end", func() bool {
 		st := l.Sources()
-		return st[0].State == SourceEnded && st[1].State == SourceFailed && st[3].State == SourceStopped
+		return st[0].State == meta.SourceEnded && st[1].State == meta.SourceFailed && st[3].State == meta.SourceStopped
 	})
 	require.NoError(t, l.Detach(2))
 	err := wait()
@@ -519,10 +520,10 @@ func TestSourcesStates(t *testing.T) {
 	}
 	require.ErrorContains(t, err, "source count: device lost")
 	want := []SourceStatus{
-		{ID: 0, Name: "count", State: SourceEnded, Frames: 5},
-		{ID: 1, Name: "count", State: SourceFailed, Err: "source count: device lost", Frames: 3},
-		{ID: 2, Name: "stall", State: SourceStopped, Frames: 4},
-		{ID: 3, Name: "count", State: SourceStopped, Frames: 0},
+		{ID: 0, Name: "count", State: meta.SourceEnded, Frames: 5},
+		{ID: 1, Name: "count", State: meta.SourceFailed, Err: "source count: device lost", Frames: 3},
+		{ID: 2, Name: "stall", State: meta.SourceStopped, Frames: 4},
+		{ID: 3, Name: "count", State: meta.SourceStopped, Frames: 0},
 	}
 	assert.Equal(t, want, l.Sources())
 	for i, c := range []*countSource{ended, failed, detachedEarly} {
@@ -579,11 +580,11 @@ func TestEndedSourcesAreForgotten(t *testing.T) {
 	}
 	waitFor(t, "every short source to end", func() bool {
 		sts := l.Sources()
-		return len(sts) == 1+KeptEndedSources && sts[len(sts)-1].State == SourceEnded && sts[len(sts)-1].Frames == 2
+		return len(sts) == 1+KeptEndedSources && sts[len(sts)-1].State == meta.SourceEnded && sts[len(sts)-1].Frames == 2
 	})
 	sts := l.Sources()
 	assert.Equal(t, 0, sts[0].ID, "the running source is kept")
-	assert.Equal(t, SourceRunning, sts[0].State)
+	assert.Equal(t, meta.SourceRunning, sts[0].State)
 	assert.Equal(t, total-KeptEndedSources+1, sts[1].ID, "the oldest ended ones are forgotten")
 	assert.Equal(t, total, sts[len(sts)-1].ID)
 	assert.Len(t, l.Stats().Stages, 1+KeptEndedSources+2, "sources, work, sink")

@@ -160,27 +160,3 @@ type ProbeFunc func(f *Frame) (keep bool)
 // clock is replaced in tests that need deterministic time; production uses
 // time.Now.
 var clock = time.Now
-
-// Engine runs a neural network: OpenCV DNN on the CPU (pipeline/infer) or
-// TensorRT on an NVIDIA GPU (trt). An Engine is used by one goroutine at a
-// time: a stage with N inference workers opens N engines.
-//
-// Infer runs the network on input (float32, NCHW, batch in dimension 0) and
-// returns one tensor per output, in the order of Outputs. The returned
-// tensors' Data belongs to the engine and stays valid until the next Infer or
-// Close: copy what must outlive that. A blocking Infer does not see ctx
-// cancellation until the call returns.
-type Engine interface {
-	Infer(ctx context.Context, input Tensor) ([]Tensor, error)
-	// Inputs and Outputs describe the network's tensors as the engine found
-	// them (names, and shapes with -1 for a dynamic dimension).
-	Inputs() []TensorInfo
-	Outputs() []TensorInfo
-	Close() error
-}
-
-// TensorInfo is a tensor's name and shape; -1 marks a dynamic dimension.
-type TensorInfo struct {
-	Name  string
-	Shape []int
-}

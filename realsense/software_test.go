@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/depth"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // The synthetic scene: gocv_face.jpg (640x480) as colour, and a depth map
@@ -29,7 +30,7 @@ const (
 // faceBox is where the face of gocv_face.jpg is, in pixels: found once with
 // OpenCV's haarcascade_frontalface_default.xml. The depth map holds faceDepth
 // in exactly this box.
-var faceBox = pipeline.Rect{X: 235, Y: 155, W: 224, H: 224}
+var faceBox = meta.Rect{X: 235, Y: 155, W: 224, H: 224}
 
 // detectFaces is the detection stage of TestSoftwareDeviceLine: the real
 // default detector (YuNet 2022mar through OpenCV DNN), so the face's

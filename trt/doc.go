@@ -1,6 +1,6 @@
 // Package trt is conveyor's TensorRT backend: it builds TensorRT engines from
 // ONNX files, caches them, and runs them on an NVIDIA GPU behind the
-// pipeline.Engine interface.
+// infer.Engine interface.
 //
 // The TensorRT calls go through a small C ABI shim (trt_wrapper.h,
 // trt_wrapper.cpp: opaque handles, a status plus a caller-freed message,
@@ -18,7 +18,7 @@
 // shared; each Engine owns one execution context and one CUDA stream, which
 // live on one goroutine locked to its OS thread. Infer sends work to that
 // goroutine and waits for it, so an Engine is used by one goroutine at a
-// time, as pipeline.Engine requires; N inference workers open N Engines from
+// time, as infer.Engine requires; N inference workers open N Engines from
 // one Model.
 //
 // GPU preprocessing: with -tags "tensorrt cuda" (FramesBuilt), an Engine's

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
@@ -60,7 +60,7 @@ func TestInferFramesMatchesInfer(t *testing.T) {
 	for i, f := range frames {
 		require.NoError(t, cuda.PreprocessCPU(f.Data, 1, f.Prep, want[i*3*384*640:]))
 	}
-	ref, err := e.Infer(ctx, pipeline.Tensor{Name: "input", Shape: []int{2, 3, 384, 640}, Data: want})
+	ref, err := e.Infer(ctx, meta.Tensor{Name: "input", Shape: []int{2, 3, 384, 640}, Data: want})
 	require.NoError(t, err)
 	refs := make([][]float32, len(ref))
 	for i, r := range ref {

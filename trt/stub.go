@@ -5,7 +5,7 @@ package trt
 import (
 	"context"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Built reports whether this binary has TensorRT support (-tags tensorrt).
@@ -31,10 +31,10 @@ func Load(ctx context.Context, o Options) (*Model, error) { return nil, ErrNotBu
 func (m *Model) NewEngine() (*Engine, error) { return nil, ErrNotBuilt }
 
 // Inputs returns nil.
-func (m *Model) Inputs() []pipeline.TensorInfo { return nil }
+func (m *Model) Inputs() []meta.TensorInfo { return nil }
 
 // Outputs returns nil.
-func (m *Model) Outputs() []pipeline.TensorInfo { return nil }
+func (m *Model) Outputs() []meta.TensorInfo { return nil }
 
 // Close does nothing.
 func (m *Model) Close() error { return nil }
@@ -42,26 +42,24 @@ func (m *Model) Close() error { return nil }
 // Engine runs a TensorRT engine. Without TensorRT none can exist.
 type Engine struct{}
 
-var _ pipeline.Engine = (*Engine)(nil)
-
 // Open returns ErrNotBuilt.
 func Open(ctx context.Context, o Options) (*Engine, error) { return nil, ErrNotBuilt }
 
 // Infer returns ErrNotBuilt.
-func (e *Engine) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.Tensor, error) {
+func (e *Engine) Infer(ctx context.Context, input meta.Tensor) ([]meta.Tensor, error) {
 	return nil, ErrNotBuilt
 }
 
 // Inputs returns nil.
-func (e *Engine) Inputs() []pipeline.TensorInfo { return nil }
+func (e *Engine) Inputs() []meta.TensorInfo { return nil }
 
 // Outputs returns nil.
-func (e *Engine) Outputs() []pipeline.TensorInfo { return nil }
+func (e *Engine) Outputs() []meta.TensorInfo { return nil }
 
 // Close does nothing.
 func (e *Engine) Close() error { return nil }
 
 // InferFrames returns ErrNotBuilt.
-func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]pipeline.Tensor, error) {
+func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]meta.Tensor, error) {
 	return nil, ErrNotBuilt
 }

@@ -6,7 +6,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -21,8 +21,8 @@ func TestStubSaysHowToBuild(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotBuilt)
 	_, err = Detect(0)
 	assert.ErrorIs(t, err, ErrNotBuilt)
-	var e pipeline.Engine = &Engine{}
-	_, err = e.Infer(ctx, pipeline.Tensor{})
+	e := &Engine{}
+	_, err = e.Infer(ctx, meta.Tensor{})
 	assert.ErrorIs(t, err, ErrNotBuilt)
 	_, err = (&Engine{}).InferFrames(ctx, []FrameView{{}})
 	assert.ErrorIs(t, err, ErrNotBuilt)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // maxDims is TensorRT's Dims::MAX_DIMS (8 in 8.5 and 10).
@@ -77,13 +77,13 @@ func (t TensorDesc) dynamic() bool {
 	return false
 }
 
-// Info converts the description to pipeline.TensorInfo.
-func (t TensorDesc) Info() pipeline.TensorInfo {
+// Info converts the description to meta.TensorInfo.
+func (t TensorDesc) Info() meta.TensorInfo {
 	s := make([]int, len(t.Shape))
 	for i, d := range t.Shape {
 		s[i] = int(d)
 	}
-	return pipeline.TensorInfo{Name: t.Name, Shape: s}
+	return meta.TensorInfo{Name: t.Name, Shape: s}
 }
 
 // checkBindable rejects tensors that Infer cannot exchange as float32.
@@ -133,7 +133,7 @@ func bufferBytes(dims []int64, dt DataType) (int64, error) {
 // checkInput checks an input tensor against the engine's input: same rank,
 // fixed dimensions equal, dynamic ones inside the profile, and Data as long
 // as the shape says.
-func checkInput(in TensorDesc, prof *Profile, t pipeline.Tensor) ([]int64, error) {
+func checkInput(in TensorDesc, prof *Profile, t meta.Tensor) ([]int64, error) {
 	dims, n, err := checkShape(in, prof, t.Shape)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
@@ -382,11 +382,11 @@ func loadPlan(path string, device int) (*Model, error) {
 }
 
 // Inputs describes the engine's input as TensorRT reports it.
-func (m *Model) Inputs() []pipeline.TensorInfo { return []pipeline.TensorInfo{m.plan.input.Info()} }
+func (m *Model) Inputs() []meta.TensorInfo { return []meta.TensorInfo{m.plan.input.Info()} }
 
 // Outputs describes the engine's outputs, in engine order.
-func (m *Model) Outputs() []pipeline.TensorInfo {
-	out := make([]pipeline.TensorInfo, len(m.plan.outputs))
+func (m *Model) Outputs() []meta.TensorInfo {
+	out := make([]meta.TensorInfo, len(m.plan.outputs))
 	for i, t := range m.plan.outputs {
 		out[i] = t.Info()
 	}
@@ -444,7 +444,7 @@ func (m *Model) destroy() {
 
 // Engine is one TensorRT execution context with its CUDA stream, device
 // buffers and pinned host buffers, all owned by one goroutine locked to its
-// OS thread. It implements pipeline.Engine.
+// OS thread. It implements infer.Engine.
 type Engine struct {
 	m    *Model
 	reqs chan *request
@@ -453,12 +453,10 @@ type Engine struct {
 	once sync.Once
 }
 
-var _ pipeline.Engine = (*Engine)(nil)
-
 type request struct {
-	input  pipeline.Tensor
+	input  meta.Tensor
 	frames []FrameView // set for InferFrames
-	out    []pipeline.Tensor
+	out    []meta.Tensor
 	err    error
 	reply  chan struct{}
 }
@@ -593,7 +591,7 @@ func (e *Engine) loop(ready chan<- error) {
 // run does one inference on the Engine's thread: set the input shape if it
 // changed, copy the input into pinned memory, then copy in, enqueueV3 and
 // copy out on the context's stream, and wait.
-func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []C.trt_copy, input pipeline.Tensor) ([]pipeline.Tensor, error) {
+func (e *Engine) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []C.trt_copy, input meta.Tensor) ([]meta.Tensor, error) {
 	in := bufs[0]
 	dims, err := checkInput(in.desc, e.m.plan.profile, input)
 	if err != nil {
@@ -638,7 +636,7 @@ func reshape(ctx *C.trt_context, bufs []*buffer, current *[]int64, dims []int64)
 // execute runs the shim's copy-in (cp[:nIn]), enqueueV3 and copy-out on the
 // context's stream, waits, and returns the outputs as views of the pinned
 // buffers (float16 ones converted).
-func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pipeline.Tensor, error) {
+func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]meta.Tensor, error) {
 	for i, b := range bufs[1:] {
 		nb, err := bufferBytes(b.shape, b.desc.DType)
 		if err != nil {
@@ -657,7 +655,7 @@ func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pi
 	if err := call("infer", C.trt_context_run(ctx, h2d, C.int32_t(nIn), &cp[nIn], C.int32_t(len(bufs)-1), &msg), msg); err != nil {
 		return nil, err
 	}
-	out := make([]pipeline.Tensor, 0, len(bufs)-1)
+	out := make([]meta.Tensor, 0, len(bufs)-1)
 	for _, b := range bufs[1:] {
 		count := 1
 		shape := make([]int, len(b.shape))
@@ -678,7 +676,7 @@ func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pi
 				data[i] = cuda.HalfToFloat(h[i])
 			}
 		}
-		out = append(out, pipeline.Tensor{Name: b.desc.Name, Shape: shape, Data: data})
+		out = append(out, meta.Tensor{Name: b.desc.Name, Shape: shape, Data: data})
 	}
 	return out, nil
 }
@@ -688,7 +686,7 @@ func execute(ctx *C.trt_context, bufs []*buffer, cp []C.trt_copy, nIn int) ([]pi
 // context's stream, the CUDA preprocessing writes it into its batch slot
 // of the input binding (in the binding's own type), then enqueueV3 and the
 // output copies follow on the same stream. Nothing of the frames is kept.
-func (e *Engine) runFrames(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []C.trt_copy, st *staging, frames []FrameView) ([]pipeline.Tensor, error) {
+func (e *Engine) runFrames(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp []C.trt_copy, st *staging, frames []FrameView) ([]meta.Tensor, error) {
 	in := bufs[0]
 	dims, err := checkFrames(in.desc, e.m.plan.profile, frames)
 	if err != nil {
@@ -754,7 +752,7 @@ func tensorShape(ctx *C.trt_context, name *C.char, goName string) ([]int64, erro
 // the engine's profile). The returned tensors' Data is the Engine's pinned
 // memory, valid until the next Infer or Close. Once the work is handed to
 // the Engine's thread, Infer waits for it whatever ctx does.
-func (e *Engine) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.Tensor, error) {
+func (e *Engine) Infer(ctx context.Context, input meta.Tensor) ([]meta.Tensor, error) {
 	r := &request{input: input, reply: make(chan struct{})}
 	select {
 	case e.reqs <- r:
@@ -777,7 +775,7 @@ func (e *Engine) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.T
 // only read during the call. The returned tensors are as Infer's: valid
 // until the next call or Close. A binary built without -tags cuda returns
 // ErrNoCUDA.
-func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]pipeline.Tensor, error) {
+func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]meta.Tensor, error) {
 	if !cuda.Built {
 		return nil, ErrNoCUDA
 	}
@@ -797,14 +795,14 @@ func (e *Engine) InferFrames(ctx context.Context, frames []FrameView) ([]pipelin
 }
 
 // Inputs describes the engine's input (-1 for a dynamic dimension).
-func (e *Engine) Inputs() []pipeline.TensorInfo { return e.m.Inputs() }
+func (e *Engine) Inputs() []meta.TensorInfo { return e.m.Inputs() }
 
 // Outputs describes the engine's outputs, in engine order.
-func (e *Engine) Outputs() []pipeline.TensorInfo { return e.m.Outputs() }
+func (e *Engine) Outputs() []meta.TensorInfo { return e.m.Outputs() }
 
 // Close stops the Engine's thread, which destroys its context and stream and
 // frees its buffers, then drops its reference on the Model. Idempotent; it
-// must not race with Infer (pipeline.Engine's one-goroutine rule).
+// must not race with Infer (infer.Engine's one-goroutine rule).
 func (e *Engine) Close() error {
 	e.once.Do(func() {
 		close(e.quit)

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/conveyor-vision/conveyor/models"
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -271,12 +271,12 @@ func TestPlanIOAndInputChecks(t *testing.T) {
 	_, err = planIO([]TensorDesc{in, outs[0]}, nil)
 	assert.ErrorContains(t, err, "no matching optimization profile")
 
-	tensor := func(shape ...int) pipeline.Tensor {
+	tensor := func(shape ...int) meta.Tensor {
 		n := 1
 		for _, d := range shape {
 			n *= d
 		}
-		return pipeline.Tensor{Name: "input", Shape: shape, Data: make([]float32, n)}
+		return meta.Tensor{Name: "input", Shape: shape, Data: make([]float32, n)}
 	}
 	dims, err := checkInput(in, prof, tensor(4, 3, 640, 640))
 	require.NoError(t, err)
@@ -299,7 +299,7 @@ func TestPlanIOAndInputChecks(t *testing.T) {
 	assert.ErrorContains(t, err, "too large")
 	_, err = bufferBytes([]int64{4}, Int4)
 	assert.Error(t, err)
-	assert.Equal(t, pipeline.TensorInfo{Name: "input", Shape: []int{-1, 3, 640, 640}}, in.Info())
+	assert.Equal(t, meta.TensorInfo{Name: "input", Shape: []int{-1, 3, 640, 640}}, in.Info())
 }
 
 func TestHalf(t *testing.T) {

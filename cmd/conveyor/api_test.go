@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // TestSourceAPI starts `conveyor run --api` with no source, adds sources
@@ -70,7 +71,7 @@ func TestSourceAPI(t *testing.T) {
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4") // 56 frames
 	first := add(clip)
 	assert.Equal(t, 0, first.ID)
-	waitFor(t, "the first clip to end", 60*time.Second, func() bool { return list()[0].State == pipeline.SourceEnded })
+	waitFor(t, "the first clip to end", 60*time.Second, func() bool { return list()[0].State == meta.SourceEnded })
 	// Its file is final while the run goes on.
 	waitFor(t, "out.mp4 to be finalized", 20*time.Second, func() bool { _, err := os.Stat(out); return err == nil })
 	assert.Equal(t, 56, countVideoFrames(t, out))
@@ -88,7 +89,7 @@ func TestSourceAPI(t *testing.T) {
 	var ended map[int]pipeline.SourceStatus
 	waitFor(t, "both to end", 60*time.Second, func() bool {
 		ended = list()
-		return ended[1].State == pipeline.SourceStopped && ended[2].State == pipeline.SourceEnded
+		return ended[1].State == meta.SourceStopped && ended[2].State == meta.SourceEnded
 	})
 	waitFor(t, "out-1.mp4 and out-2.mp4", 20*time.Second, func() bool {
 		_, err1 := os.Stat(filepath.Join(dir, "out-1.mp4"))
@@ -118,9 +119,9 @@ func TestSourceAPI(t *testing.T) {
 	// Each source's last line says how it ended: the clips reached their
 	// end, the pattern was removed.
 	require.Len(t, ends, 3)
-	assert.Equal(t, pipeline.SourceEnded, ends[0].End.State)
-	assert.Equal(t, pipeline.SourceStopped, ends[1].End.State)
-	assert.Equal(t, pipeline.SourceEnded, ends[2].End.State)
+	assert.Equal(t, meta.SourceEnded, ends[0].End.State)
+	assert.Equal(t, meta.SourceStopped, ends[1].End.State)
+	assert.Equal(t, meta.SourceEnded, ends[2].End.State)
 	assert.EqualValues(t, 56, ends[0].Frame)
 	wrote := writtenFiles(stderr.String())
 	assert.Equal(t, 56, perSource[0])

@@ -31,8 +31,8 @@ type built struct {
 	video   *sink.Video
 	// depthVideo is the colourised depth output (--depth-out), if any.
 	depthVideo *sink.Video
-	events     *sink.JSONL
-	mq         *mq.Sink
+	events     *sink.Messages
+	mq         *mq.Publisher
 	web        *web.Server
 	// mqLossOK: with --amqp-offline, messages left unconfirmed at the end are
 	// reported in the summary rather than failing the run.
@@ -138,14 +138,14 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 	}
 	var opened closer
 	b := &built{line: pipeline.New(), model: model, backend: backend}
-	newEngine := func() (pipeline.Engine, error) { return model.NewEngine() }
+	newEngine := func() (infer.Engine, error) { return model.NewEngine() }
 	if backend == "tensorrt" {
 		tm, err := openTensorRT(ctx, cfg, model)
 		if err != nil {
 			return nil, err
 		}
 		b.after = append(b.after, tm) // closed after the line: engines hold it
-		newEngine = func() (pipeline.Engine, error) { return tm.NewEngine() }
+		newEngine = func() (infer.Engine, error) { return tm.NewEngine() }
 	}
 
 	// Outputs first: a bad output path should fail before a camera opens.
@@ -160,23 +160,36 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		sinks = append(sinks, v)
 	}
 	if cfg.Events != "" {
-		j, err := sink.NewJSONL(sink.JSONLOptions{Path: cfg.Events, SkipEmpty: cfg.SkipEmpty})
+		j, err := sink.NewJSONL(cfg.Events, nil)
 		if err != nil {
 			opened.close()
 			return nil, err
 		}
-		opened = append(opened, j)
-		b.events = j
-		sinks = append(sinks, j)
+		filter := sink.AllFrames
+		if cfg.SkipEmpty {
+			filter = sink.WithObjects
+		}
+		m := sink.NewMessages(j, filter)
+		opened = append(opened, m)
+		b.events = m
+		sinks = append(sinks, m)
 	}
 	if cfg.AMQP != "" {
-		s, err := openMQ(ctx, cfg)
+		pub, err := openMQ(ctx, cfg)
 		if err != nil {
 			opened.close()
 			return nil, err
 		}
+		filter := sink.WithObjects
+		switch {
+		case cfg.PerEvent:
+			filter = sink.TrackChanges
+		case cfg.IncludeEmpty:
+			filter = sink.AllFrames
+		}
+		s := sink.NewMessages(pub, filter)
 		opened = append(opened, s)
-		b.mq, b.mqLossOK = s, cfg.AMQPOffline
+		b.mq, b.mqLossOK = pub, cfg.AMQPOffline
 		sinks = append(sinks, s)
 	}
 	if cfg.DepthOut != "" {
@@ -235,7 +248,7 @@ func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
 		}
 		b.line.AddStage("preprocess", link, pre)
 	}
-	var engines []pipeline.Engine
+	var engines []infer.Engine
 	for i := 0; i < cfg.InferWorkers; i++ {
 		e, err := newEngine()
 		if err != nil {
@@ -396,7 +409,7 @@ func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Mod
 
 // openMQ connects to RabbitMQ (retrying for --amqp-start-timeout) and makes
 // the publishing sink.
-func openMQ(ctx context.Context, cfg Config) (*mq.Sink, error) {
+func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	url := cfg.AMQP
 	if url == "env" {
 		url = "" // mq reads CONVEYOR_AMQP_URL
@@ -409,6 +422,7 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Sink, error) {
 		Endpoint:     mq.Endpoint{URL: url, CAFile: cfg.AMQPCA},
 		Exchange:     cfg.Exchange,
 		Declare:      true,
+		RoutingKey:   cfg.RoutingKey,
 		OutboxSize:   cfg.Outbox,
 		OutboxPolicy: policy,
 		StartTimeout: cfg.AMQPStartTimeout,
@@ -417,12 +431,7 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := mq.NewSink(pub, mq.SinkOptions{RoutingKey: cfg.RoutingKey, PerEvent: cfg.PerEvent, IncludeEmpty: cfg.IncludeEmpty})
-	if err != nil {
-		_ = pub.Close()
-		return nil, err
-	}
-	return s, nil
+	return pub, nil
 }
 
 // warnings gathers what the sources report without failing (a truncated file).
@@ -435,3 +444,7 @@ func (b *built) warnings() []string {
 	}
 	return out
 }
+
+// trt.Engine implements infer.Engine without importing it (trt stays free
+// of OpenCV); this is where the two meet, so the check is here.
+var _ infer.Engine = (*trt.Engine)(nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
@@ -54,7 +55,7 @@ func conveyor(t *testing.T, args ...string) (string, error) {
 
 // readEvents returns the frame events of an events file, in file order
 // (readEventsAndEnds checks the sources' end events too).
-func readEvents(t *testing.T, path string) []pipeline.FrameEvent {
+func readEvents(t *testing.T, path string) []meta.Message {
 	t.Helper()
 	frames, _ := readEventsAndEnds(t, path)
 	return frames
@@ -63,16 +64,16 @@ func readEvents(t *testing.T, path string) []pipeline.FrameEvent {
 // readEventsAndEnds reads an events file: the frame events in file order,
 // and each source's end event by source id. It checks that a source's end
 // comes once, after all its frames.
-func readEventsAndEnds(t *testing.T, path string) (frames []pipeline.FrameEvent, ends map[int]pipeline.FrameEvent) {
+func readEventsAndEnds(t *testing.T, path string) (frames []meta.Message, ends map[int]meta.Message) {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	ends = map[int]pipeline.FrameEvent{}
+	ends = map[int]meta.Message{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var ev pipeline.FrameEvent
+		var ev meta.Message
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
 		_, ended := ends[ev.SourceID]
 		require.False(t, ended, "nothing of source %d after its end: %s", ev.SourceID, sc.Bytes())
@@ -149,9 +150,9 @@ func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	evs, ends := readEventsAndEnds(t, events)
 	require.Len(t, evs, 56, "one event per input frame")
 	require.Len(t, ends, 1)
-	assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, ends[0].End, "the last line says the file ended")
+	assert.Equal(t, &meta.End{State: meta.SourceEnded}, ends[0].End, "the last line says the file ended")
 	assert.EqualValues(t, 56, ends[0].Frame)
-	assert.Contains(t, stderr, "(56 frame events, 1 end-of-source)")
+	assert.Contains(t, stderr, "(56 frame messages, 1 end-of-source)")
 	in, got := decodeAll(t, clip), decodeAll(t, out)
 	defer closeAll(in)
 	defer closeAll(got)

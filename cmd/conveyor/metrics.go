@@ -7,11 +7,11 @@ import (
 )
 
 // mqCollector exposes the RabbitMQ publisher's counters on /metrics.
-func mqCollector(s *mq.Sink) prometheus.Collector {
+func mqCollector(s *mq.Publisher) prometheus.Collector {
 	return mqMetrics{s}
 }
 
-type mqMetrics struct{ s *mq.Sink }
+type mqMetrics struct{ s *mq.Publisher }
 
 var (
 	mqOffered     = prometheus.NewDesc("conveyor_mq_offered_total", "Messages handed to the RabbitMQ publisher.", nil, nil)

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conveyor-vision/conveyor/mq/mqtest"
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -93,13 +93,13 @@ func TestRunPublishesToRabbitMQAndConsumeReceives(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	seen := map[int64]bool{}
-	var ends []pipeline.FrameEvent
+	var ends []meta.Message
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var ev pipeline.FrameEvent
+		var ev meta.Message
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
-		assert.Equal(t, pipeline.EventSchema, ev.Schema)
+		assert.Equal(t, meta.Schema, ev.Schema)
 		if ev.End != nil {
 			ends = append(ends, ev)
 			continue

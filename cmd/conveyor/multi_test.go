@@ -13,6 +13,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // dyingCamera stands in for a physical camera that is unplugged after a
@@ -84,11 +85,11 @@ func TestManySourcesWithBatching(t *testing.T) {
 		}
 		for id, n := range want {
 			assert.Equal(t, n, perSource[id], "source %d ran to its end: %s", id, stderr)
-			assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, ends[id].End, "source %d", id)
+			assert.Equal(t, &meta.End{State: meta.SourceEnded}, ends[id].End, "source %d", id)
 		}
 		assert.Equal(t, 15, perSource[4])
 		require.Contains(t, ends, 4)
-		assert.Equal(t, pipeline.SourceFailed, ends[4].End.State, "the failed source's last line says why")
+		assert.Equal(t, meta.SourceFailed, ends[4].End.State, "the failed source's last line says why")
 		assert.Contains(t, ends[4].End.Err, "camera unplugged")
 		assert.EqualValues(t, 15, ends[4].Frame)
 	})

@@ -181,7 +181,8 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 		}
 	}
 	if b.events != nil && cfg.Events != "-" {
-		fmt.Fprintf(w, "conveyor: wrote %s (%d frame events, %d end-of-source)\n", cfg.Events, b.events.Lines()-b.events.Ends(), b.events.Ends())
+		n := b.events.Counts()
+		fmt.Fprintf(w, "conveyor: wrote %s (%d frame messages, %d end-of-source)\n", cfg.Events, n.Frames, n.Ends)
 	}
 	if b.mq != nil {
 		m := b.mq.Stats()
@@ -221,7 +222,8 @@ func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
 		s.Outputs = b.video.Files()
 	}
 	if b.events != nil {
-		s.Events = b.events.Lines()
+		n := b.events.Counts()
+		s.Events = n.Frames + n.Ends
 	}
 	if b.mq != nil {
 		m := b.mq.Stats()

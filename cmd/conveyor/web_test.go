@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 // TestTrackAndHTTP runs the line with the tracker and the web server, scrapes
@@ -71,9 +70,9 @@ func TestTrackAndHTTP(t *testing.T) {
 		}
 		for _, e := range ev.Events {
 			switch e.Kind {
-			case pipeline.TrackAppeared:
+			case meta.TrackAppeared:
 				appeared++
-			case pipeline.TrackLeft:
+			case meta.TrackLeft:
 				left++
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/conveyor-vision/conveyor/models"
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Box is one detection as the bench keeps it: a box in frame pixels and its
@@ -18,11 +18,11 @@ type Box struct {
 	Score float32 `json:"score"`
 }
 
-func (b Box) rect() pipeline.Rect { return pipeline.Rect{X: b.X, Y: b.Y, W: b.W, H: b.H} }
+func (b Box) rect() meta.Rect { return meta.Rect{X: b.X, Y: b.Y, W: b.W, H: b.H} }
 
 // boxesOf copies a frame's detections. The result is never nil, so that a
 // frame with no detections differs from a frame that never came out (nil).
-func boxesOf(objs []pipeline.Object) []Box {
+func boxesOf(objs []meta.Object) []Box {
 	out := make([]Box, len(objs))
 	for i, o := range objs {
 		out[i] = Box{X: o.Box.X, Y: o.Box.Y, W: o.Box.W, H: o.Box.H, Score: o.Score}

@@ -3,10 +3,9 @@ package bench
 import (
 	"testing"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 func TestAgree(t *testing.T) {
@@ -78,6 +77,6 @@ func TestBoxesOf(t *testing.T) {
 	got := boxesOf(nil)
 	require.NotNil(t, got, "a frame with no detections must differ from a frame that never came out")
 	assert.Empty(t, got)
-	got = boxesOf([]pipeline.Object{{Box: pipeline.Rect{X: 1, Y: 2, W: 3, H: 4}, Score: 0.5}})
+	got = boxesOf([]meta.Object{{Box: meta.Rect{X: 1, Y: 2, W: 3, H: 4}, Score: 0.5}})
 	assert.Equal(t, []Box{{X: 1, Y: 2, W: 3, H: 4, Score: 0.5}}, got)
 }

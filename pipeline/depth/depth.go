@@ -8,6 +8,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Options tune a Processor. The zero value is usable.
@@ -89,7 +90,7 @@ func (p *Processor) Process(_ context.Context, f *pipeline.Frame) error {
 	}
 	// Clear the tail so dropped objects' maps are not kept alive.
 	for i := len(kept); i < len(f.Objects); i++ {
-		f.Objects[i] = pipeline.Object{}
+		f.Objects[i] = meta.Object{}
 	}
 	f.Objects = kept
 	return nil
@@ -99,7 +100,7 @@ func (p *Processor) Process(_ context.Context, f *pipeline.Frame) error {
 // pixel coordinates) and the fraction of its measured pixels that had
 // depth. The distance is 0 when too few pixels had depth (Options.MinValid)
 // or the box lies outside the map.
-func (p *Processor) Measure(depth gocv.Mat, scale float32, box pipeline.Rect) (metres, valid float32, err error) {
+func (p *Processor) Measure(depth gocv.Mat, scale float32, box meta.Rect) (metres, valid float32, err error) {
 	if depth.Type() != gocv.MatTypeCV16UC1 {
 		return 0, 0, fmt.Errorf("depth map must be CV_16UC1 (Z16), not %v", depth.Type())
 	}
@@ -133,7 +134,7 @@ func (p *Processor) Measure(depth gocv.Mat, scale float32, box pipeline.Rect) (m
 
 // innerBox shrinks box around its centre to the fraction inner of its size
 // and clips it to a w x h map; the result is [x0, x1) x [y0, y1).
-func innerBox(b pipeline.Rect, inner float32, w, h int) (x0, y0, x1, y1 int) {
+func innerBox(b meta.Rect, inner float32, w, h int) (x0, y0, x1, y1 int) {
 	cx, cy := b.X+b.W/2, b.Y+b.H/2
 	hw, hh := b.W*inner/2, b.H*inner/2
 	x0 = clamp(int(math.Floor(float64(cx-hw))), 0, w)

@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -24,7 +25,7 @@ func checkMats(t *testing.T) {
 
 // depthMap makes a w x h Z16 map filled with bg, with the rectangle r set to
 // v, and every 10th pixel of r zeroed when holes is set.
-func depthMap(t *testing.T, w, h int, bg uint16, r pipeline.Rect, v uint16, holes bool) gocv.Mat {
+func depthMap(t *testing.T, w, h int, bg uint16, r meta.Rect, v uint16, holes bool) gocv.Mat {
 	t.Helper()
 	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV16UC1)
 	data, err := m.DataPtrUint16()
@@ -46,13 +47,13 @@ func depthMap(t *testing.T, w, h int, bg uint16, r pipeline.Rect, v uint16, hole
 
 func TestMeasure(t *testing.T) {
 	checkMats(t)
-	face := pipeline.Rect{X: 40, Y: 30, W: 40, H: 40}
+	face := meta.Rect{X: 40, Y: 30, W: 40, H: 40}
 	tests := []struct {
 		name      string
 		opts      Options
 		bg, v     uint16
 		holes     bool
-		box       pipeline.Rect
+		box       meta.Rect
 		want      float32
 		wantValid float32
 	}{
@@ -60,13 +61,13 @@ func TestMeasure(t *testing.T) {
 		{name: "zeros excluded", bg: 3000, v: 1250, holes: true, box: face, want: 1.25, wantValid: 0.875},
 		// The whole box is measured: a 60x60 box around the 40x40 face holds
 		// 1600 face pixels of 3600: the median is background.
-		{name: "loose box whole", opts: Options{Inner: 1}, bg: 3000, v: 1250, box: pipeline.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 3, wantValid: 1},
-		{name: "loose box inner", opts: Options{Inner: 0.5}, bg: 3000, v: 1250, box: pipeline.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 1.25, wantValid: 1},
-		{name: "low percentile finds the near part", opts: Options{Inner: 1, Percentile: 10}, bg: 3000, v: 1250, box: pipeline.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 1.25, wantValid: 1},
+		{name: "loose box whole", opts: Options{Inner: 1}, bg: 3000, v: 1250, box: meta.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 3, wantValid: 1},
+		{name: "loose box inner", opts: Options{Inner: 0.5}, bg: 3000, v: 1250, box: meta.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 1.25, wantValid: 1},
+		{name: "low percentile finds the near part", opts: Options{Inner: 1, Percentile: 10}, bg: 3000, v: 1250, box: meta.Rect{X: 30, Y: 20, W: 60, H: 60}, want: 1.25, wantValid: 1},
 		{name: "no depth at all", bg: 0, v: 0, box: face, want: 0, wantValid: 0},
 		{name: "too few valid", opts: Options{MinValid: 0.95}, bg: 3000, v: 1250, holes: true, box: face, want: 0, wantValid: 0.875},
-		{name: "box outside the map", bg: 3000, v: 1250, box: pipeline.Rect{X: 500, Y: 500, W: 10, H: 10}, want: 0, wantValid: 0},
-		{name: "box clipped at the edge", opts: Options{Inner: 1}, bg: 3000, v: 1250, box: pipeline.Rect{X: 100, Y: 70, W: 100, H: 100}, want: 3, wantValid: 1},
+		{name: "box outside the map", bg: 3000, v: 1250, box: meta.Rect{X: 500, Y: 500, W: 10, H: 10}, want: 0, wantValid: 0},
+		{name: "box clipped at the edge", opts: Options{Inner: 1}, bg: 3000, v: 1250, box: meta.Rect{X: 100, Y: 70, W: 100, H: 100}, want: 3, wantValid: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestMeasureRejectsWrongType(t *testing.T) {
 	defer m.Close()
 	p, err := New(Options{})
 	require.NoError(t, err)
-	_, _, err = p.Measure(m, 0.001, pipeline.Rect{W: 5, H: 5})
+	_, _, err = p.Measure(m, 0.001, meta.Rect{W: 5, H: 5})
 	assert.ErrorContains(t, err, "CV_16UC1")
 }
 
@@ -122,15 +123,15 @@ func TestOptionsValidation(t *testing.T) {
 
 func TestProcess(t *testing.T) {
 	checkMats(t)
-	near := pipeline.Rect{X: 10, Y: 10, W: 20, H: 20}
-	far := pipeline.Rect{X: 60, Y: 40, W: 20, H: 20}
+	near := meta.Rect{X: 10, Y: 10, W: 20, H: 20}
+	far := meta.Rect{X: 60, Y: 40, W: 20, H: 20}
 	m := depthMap(t, 120, 90, 4000, near, 1250, false)
 	defer m.Close()
 
 	p, err := New(Options{MaxDistance: 3})
 	require.NoError(t, err)
-	f := &pipeline.Frame{Depth: m, DepthScale: 0.001, Objects: []pipeline.Object{
-		{Box: near, Label: "near"}, {Box: far, Label: "far"}, {Box: pipeline.Rect{X: 900, Y: 900, W: 5, H: 5}, Label: "outside"},
+	f := &pipeline.Frame{Depth: m, DepthScale: 0.001, Objects: []meta.Object{
+		{Box: near, Label: "near"}, {Box: far, Label: "far"}, {Box: meta.Rect{X: 900, Y: 900, W: 5, H: 5}, Label: "outside"},
 	}}
 	require.NoError(t, p.Process(context.Background(), f))
 	require.Len(t, f.Objects, 2, "the far object (4 m) is beyond 3 m")
@@ -140,19 +141,19 @@ func TestProcess(t *testing.T) {
 	assert.Zero(t, f.Objects[1].Distance, "unknown distance is kept as 0")
 
 	// No depth: objects untouched.
-	f2 := &pipeline.Frame{Objects: []pipeline.Object{{Box: near}}}
+	f2 := &pipeline.Frame{Objects: []meta.Object{{Box: near}}}
 	require.NoError(t, p.Process(context.Background(), f2))
 	assert.Zero(t, f2.Objects[0].Distance)
 
 	// Depth without a scale: this frame is skipped.
-	f3 := &pipeline.Frame{Depth: m, Objects: []pipeline.Object{{Box: near}}}
+	f3 := &pipeline.Frame{Depth: m, Objects: []meta.Object{{Box: near}}}
 	err = p.Process(context.Background(), f3)
 	assert.True(t, errors.Is(err, pipeline.ErrSkipFrame), "%v", err)
 }
 
 func TestColorize(t *testing.T) {
 	checkMats(t)
-	near := pipeline.Rect{X: 0, Y: 0, W: 10, H: 10}
+	near := meta.Rect{X: 0, Y: 0, W: 10, H: 10}
 	m := depthMap(t, 40, 20, 5000, near, 200, false)
 	defer m.Close()
 	data, err := m.DataPtrUint16()

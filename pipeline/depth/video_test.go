@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
 )
 
@@ -27,7 +28,7 @@ func TestVideoSinkEndSource(t *testing.T) {
 	require.NoError(t, err)
 	s := NewVideoSink(col, v)
 	ctx := context.Background()
-	d := depthMap(t, 64, 48, 3000, pipeline.Rect{X: 8, Y: 8, W: 16, H: 16}, 800, true)
+	d := depthMap(t, 64, 48, 3000, meta.Rect{X: 8, Y: 8, W: 16, H: 16}, 800, true)
 	defer d.Close()
 	for i := 0; i < 6; i++ {
 		for src := 0; src < 2; src++ {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // BatchInfer is the inference stage for batches (pipeline.AddBatchStage):
@@ -26,7 +27,7 @@ type BatchInfer struct {
 var _ pipeline.BatchProcessor = (*BatchInfer)(nil)
 
 // NewBatchInfer makes a batch inference stage over e, which it takes over.
-func NewBatchInfer(e pipeline.Engine) *BatchInfer {
+func NewBatchInfer(e Engine) *BatchInfer {
 	b := &BatchInfer{single: NewInfer(e), max: 1}
 	if in := e.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 {
 		switch n := in[0].Shape[0]; {
@@ -95,7 +96,7 @@ func (b *BatchInfer) run(ctx context.Context, fs []*pipeline.Frame) error {
 	}
 	b.shape = append(b.shape[:0], fs[0].Input.Shape...)
 	b.shape[0] = len(fs)
-	outs, err := b.single.engine.Infer(ctx, pipeline.Tensor{Name: fs[0].Input.Name, Shape: b.shape, Data: b.stack})
+	outs, err := b.single.engine.Infer(ctx, meta.Tensor{Name: fs[0].Input.Name, Shape: b.shape, Data: b.stack})
 	if err != nil {
 		return fmt.Errorf("infer: batch of %d: %w", len(fs), err)
 	}

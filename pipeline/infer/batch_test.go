@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // batchedOpenCV presents the real OpenCV engine as one that takes a batch,
@@ -18,29 +19,29 @@ import (
 type batchedOpenCV struct {
 	*OpenCV
 	calls int
-	out   []pipeline.Tensor
+	out   []meta.Tensor
 }
 
-func (b *batchedOpenCV) Inputs() []pipeline.TensorInfo {
+func (b *batchedOpenCV) Inputs() []meta.TensorInfo {
 	in := b.OpenCV.Inputs()
 	s := append([]int{-1}, in[0].Shape[1:]...)
-	return []pipeline.TensorInfo{{Name: in[0].Name, Shape: s}}
+	return []meta.TensorInfo{{Name: in[0].Name, Shape: s}}
 }
 
-func (b *batchedOpenCV) Infer(ctx context.Context, in pipeline.Tensor) ([]pipeline.Tensor, error) {
+func (b *batchedOpenCV) Infer(ctx context.Context, in meta.Tensor) ([]meta.Tensor, error) {
 	b.calls++
 	n := in.Shape[0]
 	per := len(in.Data) / n
 	b.out = b.out[:0]
 	for i := 0; i < n; i++ {
-		one := pipeline.Tensor{Name: in.Name, Shape: append([]int{1}, in.Shape[1:]...), Data: in.Data[i*per : (i+1)*per]}
+		one := meta.Tensor{Name: in.Name, Shape: append([]int{1}, in.Shape[1:]...), Data: in.Data[i*per : (i+1)*per]}
 		outs, err := b.OpenCV.Infer(ctx, one)
 		if err != nil {
 			return nil, err
 		}
 		for j, t := range outs {
 			if i == 0 {
-				b.out = append(b.out, pipeline.Tensor{Name: t.Name, Shape: append([]int{n}, t.Shape...)})
+				b.out = append(b.out, meta.Tensor{Name: t.Name, Shape: append([]int{n}, t.Shape...)})
 			}
 			b.out[j].Data = append(b.out[j].Data, t.Data...)
 		}

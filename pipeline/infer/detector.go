@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Options choose a detector. The zero value is the zero-config default:
@@ -161,7 +162,7 @@ func (d *Detector) Model() *Model { return d.model }
 
 // Detect finds the objects in a BGR8 image, in image coordinates. The
 // result is the caller's.
-func (d *Detector) Detect(ctx context.Context, img gocv.Mat) ([]pipeline.Object, error) {
+func (d *Detector) Detect(ctx context.Context, img gocv.Mat) ([]meta.Object, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
@@ -174,7 +175,7 @@ func (d *Detector) Detect(ctx context.Context, img gocv.Mat) ([]pipeline.Object,
 	if err != nil {
 		return nil, fmt.Errorf("infer: blob: %w", err)
 	}
-	in := pipeline.Tensor{Name: d.model.Spec.InputName, Shape: []int{1, 3, plan.InputH, plan.InputW}, Data: data}
+	in := meta.Tensor{Name: d.model.Spec.InputName, Shape: []int{1, 3, plan.InputH, plan.InputW}, Data: data}
 	outs, err := d.engine.Infer(ctx, in)
 	if err != nil {
 		return nil, err

@@ -1,5 +1,5 @@
 // Package infer runs detectors on the CPU with OpenCV's DNN module (gocv):
-// the OpenCV engine (a pipeline.Engine) and the three stages a detection
+// the OpenCV engine (a Engine) and the three stages a detection
 // line needs, Preprocess, Infer and Decode, plus Detector, which does all
 // three in one call for the sequential mode, tools and tests.
 //

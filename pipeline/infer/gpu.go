@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/trt"
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
@@ -18,8 +19,8 @@ import (
 // -tags "tensorrt cuda" (trt.FramesBuilt). InferFrames follows Infer's
 // rules: one goroutine at a time, outputs valid until the next call.
 type FrameEngine interface {
-	pipeline.Engine
-	InferFrames(ctx context.Context, frames []trt.FrameView) ([]pipeline.Tensor, error)
+	Engine
+	InferFrames(ctx context.Context, frames []trt.FrameView) ([]meta.Tensor, error)
 }
 
 var _ FrameEngine = (*trt.Engine)(nil)
@@ -55,9 +56,9 @@ func GPUPreprocess(spec models.Spec, plan models.Plan, stride int) (cuda.Preproc
 
 // KernelGeometry is where the CUDA preprocessing p puts a frame inside the
 // network input, as the decoders' Geometry.
-func KernelGeometry(p cuda.Preprocess) pipeline.Geometry {
+func KernelGeometry(p cuda.Preprocess) meta.Geometry {
 	g := p.Geometry()
-	return pipeline.Geometry{
+	return meta.Geometry{
 		FrameW: p.SrcW, FrameH: p.SrcH, InputW: p.DstW, InputH: p.DstH,
 		ScaleX: g.ScaleX, ScaleY: g.ScaleY, PadX: float32(g.PadX), PadY: float32(g.PadY),
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/trt"
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
@@ -25,24 +26,24 @@ import (
 // claims a dynamic batch and stacks per-frame outputs along dimension 0, as
 // a batched TensorRT engine returns them.
 type cpuFrameEngine struct {
-	pipeline.Engine
+	Engine
 	batch bool
 	calls []int // frames per InferFrames call
 	in    []float32
-	out   []pipeline.Tensor
+	out   []meta.Tensor
 	err   error
 }
 
-func (c *cpuFrameEngine) Inputs() []pipeline.TensorInfo {
+func (c *cpuFrameEngine) Inputs() []meta.TensorInfo {
 	in := c.Engine.Inputs()
 	if !c.batch {
 		return in
 	}
 	shape := append([]int{-1}, in[0].Shape[1:]...)
-	return []pipeline.TensorInfo{{Name: in[0].Name, Shape: shape}}
+	return []meta.TensorInfo{{Name: in[0].Name, Shape: shape}}
 }
 
-func (c *cpuFrameEngine) InferFrames(ctx context.Context, frames []trt.FrameView) ([]pipeline.Tensor, error) {
+func (c *cpuFrameEngine) InferFrames(ctx context.Context, frames []trt.FrameView) ([]meta.Tensor, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -57,13 +58,13 @@ func (c *cpuFrameEngine) InferFrames(ctx context.Context, frames []trt.FrameView
 		if err := cuda.PreprocessCPU(f.Data, 1, p, c.in); err != nil {
 			return nil, err
 		}
-		outs, err := c.Engine.Infer(ctx, pipeline.Tensor{Name: c.Engine.Inputs()[0].Name, Shape: []int{1, 3, p.DstH, p.DstW}, Data: c.in})
+		outs, err := c.Engine.Infer(ctx, meta.Tensor{Name: c.Engine.Inputs()[0].Name, Shape: []int{1, 3, p.DstH, p.DstW}, Data: c.in})
 		if err != nil {
 			return nil, err
 		}
 		for j, o := range outs {
 			if i == 0 {
-				c.out = append(c.out, pipeline.Tensor{Name: o.Name, Shape: append([]int(nil), o.Shape...)})
+				c.out = append(c.out, meta.Tensor{Name: o.Name, Shape: append([]int(nil), o.Shape...)})
 			} else {
 				c.out[j].Shape[0] += o.Shape[0]
 			}
@@ -262,7 +263,7 @@ func TestGPUInferDetectsLikeCPU(t *testing.T) {
 
 // assertSameObjects matches each CPU detection to a GPU one within two
 // pixels and 0.05 of score (the inputs differ by OpenCV's uint8 rounding).
-func assertSameObjects(t *testing.T, cpu, gpu []pipeline.Object, what string) {
+func assertSameObjects(t *testing.T, cpu, gpu []meta.Object, what string) {
 	t.Helper()
 	require.NotEmpty(t, cpu, what)
 	require.Len(t, gpu, len(cpu), what)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 const (
@@ -60,7 +61,7 @@ func newDetector(t *testing.T, o Options) *Detector {
 	return d
 }
 
-func countAbove(objs []pipeline.Object, th float32) int {
+func countAbove(objs []meta.Object, th float32) int {
 	n := 0
 	for _, o := range objs {
 		if o.Score >= th {
@@ -138,7 +139,7 @@ func TestGocvFaceBox(t *testing.T) {
 	checkMats(t)
 	img := readImage(t, "media/images/gocv_face.jpg")
 	defer img.Close()
-	var boxes []pipeline.Rect
+	var boxes []meta.Rect
 	for _, m := range []string{yunet22, yunet23, ultra320, ultra640, ultraRaw} {
 		d := newDetector(t, Options{Model: asset(t, m)})
 		objs, err := d.Detect(context.Background(), img)
@@ -344,32 +345,32 @@ func TestEngineChecks(t *testing.T) {
 	ctx := context.Background()
 	e, err := NewOpenCV(asset(t, yunet23), OpenCVOptions{AnySize: true, Multiple: 32})
 	require.NoError(t, err)
-	assert.Equal(t, []pipeline.TensorInfo{{Name: "input", Shape: []int{1, 3, -1, -1}}}, e.Inputs())
+	assert.Equal(t, []meta.TensorInfo{{Name: "input", Shape: []int{1, 3, -1, -1}}}, e.Inputs())
 	assert.Len(t, e.Outputs(), 12)
-	_, err = e.Infer(ctx, pipeline.Tensor{Shape: []int{1, 3, 100, 100}, Data: make([]float32, 3*100*100)})
+	_, err = e.Infer(ctx, meta.Tensor{Shape: []int{1, 3, 100, 100}, Data: make([]float32, 3*100*100)})
 	assert.ErrorContains(t, err, "multiples of 32")
-	_, err = e.Infer(ctx, pipeline.Tensor{Shape: []int{1, 3, 64, 64}, Data: make([]float32, 10)})
+	_, err = e.Infer(ctx, meta.Tensor{Shape: []int{1, 3, 64, 64}, Data: make([]float32, 10)})
 	assert.ErrorContains(t, err, "input has 10 values")
-	_, err = e.Infer(ctx, pipeline.Tensor{Shape: []int{3, 64, 64}, Data: make([]float32, 3*64*64)})
+	_, err = e.Infer(ctx, meta.Tensor{Shape: []int{3, 64, 64}, Data: make([]float32, 3*64*64)})
 	assert.ErrorContains(t, err, "want [1 3 H W]")
-	outs, err := e.Infer(ctx, pipeline.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
+	outs, err := e.Infer(ctx, meta.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
 	require.NoError(t, err)
 	require.Len(t, outs, 12)
 	assert.Equal(t, "cls_8", outs[0].Name)
 	assert.Len(t, outs[0].Data, 8*12)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = e.Infer(cancelled, pipeline.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
+	_, err = e.Infer(cancelled, meta.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
 	assert.ErrorIs(t, err, context.Canceled)
 	require.NoError(t, e.Close())
 	require.NoError(t, e.Close())
-	_, err = e.Infer(ctx, pipeline.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
+	_, err = e.Infer(ctx, meta.Tensor{Shape: []int{1, 3, 64, 96}, Data: make([]float32, 3*64*96)})
 	assert.ErrorIs(t, err, ErrClosed)
 
 	u, err := NewOpenCV(asset(t, ultra320), OpenCVOptions{})
 	require.NoError(t, err)
 	defer u.Close()
-	_, err = u.Infer(ctx, pipeline.Tensor{Shape: []int{1, 3, 480, 640}, Data: make([]float32, 3*480*640)})
+	_, err = u.Infer(ctx, meta.Tensor{Shape: []int{1, 3, 480, 640}, Data: make([]float32, 3*480*640)})
 	assert.ErrorContains(t, err, "runs only at 320x240")
 }
 
@@ -528,7 +529,7 @@ func TestMatchesOpenCV(t *testing.T) {
 			// FaceDetectorYN does not clamp to the image; we do.
 			x1, y1 := max(w.Box.X, 0), max(w.Box.Y, 0)
 			x2, y2 := min(w.Box.X+w.Box.W, W), min(w.Box.Y+w.Box.H, H)
-			wb := pipeline.Rect{X: x1, Y: y1, W: x2 - x1, H: y2 - y1}
+			wb := meta.Rect{X: x1, Y: y1, W: x2 - x1, H: y2 - y1}
 			found := false
 			for _, g := range got {
 				if models.IoU(g.Box, wb) > 0.99 && abs(g.Score-w.Score) < 1e-4 {

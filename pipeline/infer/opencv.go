@@ -9,7 +9,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/models"
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // ErrClosed is returned by an engine or stage used after Close.
@@ -30,7 +30,7 @@ type OpenCVOptions struct {
 	ProbeShape []int
 }
 
-// OpenCV is a pipeline.Engine over OpenCV's DNN module (gocv), backend
+// OpenCV is a Engine over OpenCV's DNN module (gocv), backend
 // OpenCV, target CPU. It is used by one goroutine at a time.
 //
 // Infer's output tensors live in buffers the engine owns and reuses: they
@@ -44,13 +44,13 @@ type OpenCV struct {
 	blobDims []int
 	outNames []string
 	fwd      *forwarder
-	outs     []pipeline.Tensor
-	inputs   []pipeline.TensorInfo
-	outputs  []pipeline.TensorInfo
+	outs     []meta.Tensor
+	inputs   []meta.TensorInfo
+	outputs  []meta.TensorInfo
 	closed   bool
 }
 
-var _ pipeline.Engine = (*OpenCV)(nil)
+var _ Engine = (*OpenCV)(nil)
 
 // NewOpenCV validates the ONNX file at path with models.ReadONNX (missing,
 // empty, truncated, corrupt, dynamic-shape files are errors naming the
@@ -86,14 +86,14 @@ func NewOpenCV(path string, o OpenCVOptions) (*OpenCV, error) {
 	}
 	_ = e.net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = e.net.SetPreferableTarget(gocv.NetTargetCPU)
-	e.inputs = []pipeline.TensorInfo{{Name: info.Inputs[0].Name, Shape: slices.Clone(info.Inputs[0].Shape)}}
+	e.inputs = []meta.TensorInfo{{Name: info.Inputs[0].Name, Shape: slices.Clone(info.Inputs[0].Shape)}}
 	if o.AnySize && len(e.inputs[0].Shape) == 4 {
 		e.inputs[0].Shape[2], e.inputs[0].Shape[3] = -1, -1
 	}
 	for _, t := range info.Outputs {
-		e.outputs = append(e.outputs, pipeline.TensorInfo{Name: t.Name, Shape: slices.Clone(t.Shape)})
+		e.outputs = append(e.outputs, meta.TensorInfo{Name: t.Name, Shape: slices.Clone(t.Shape)})
 	}
-	e.outs = make([]pipeline.Tensor, len(e.outNames))
+	e.outs = make([]meta.Tensor, len(e.outNames))
 	e.fwd = newForwarder(e.outNames)
 	return e, nil
 }
@@ -102,14 +102,14 @@ func NewOpenCV(path string, o OpenCVOptions) (*OpenCV, error) {
 func (e *OpenCV) Path() string { return e.path }
 
 // Inputs describes the network input; with AnySize, H and W are -1.
-func (e *OpenCV) Inputs() []pipeline.TensorInfo { return e.inputs }
+func (e *OpenCV) Inputs() []meta.TensorInfo { return e.inputs }
 
 // Outputs describes the network outputs as the file declares them (OpenCV
 // may give a different rank at run time; Infer reports the real shape).
-func (e *OpenCV) Outputs() []pipeline.TensorInfo { return e.outputs }
+func (e *OpenCV) Outputs() []meta.TensorInfo { return e.outputs }
 
 // checkInput rejects inputs OpenCV would abort on.
-func (e *OpenCV) checkInput(in pipeline.Tensor) error {
+func (e *OpenCV) checkInput(in meta.Tensor) error {
 	s := in.Shape
 	if len(s) != 4 || s[0] != 1 || s[1] != 3 || s[2] < 1 || s[3] < 1 || s[2] > 8192 || s[3] > 8192 {
 		return fmt.Errorf("infer: model %s: input shape %v, want [1 3 H W]", e.path, s)
@@ -129,7 +129,7 @@ func (e *OpenCV) checkInput(in pipeline.Tensor) error {
 
 // Infer copies input into the engine's input Mat, runs the network and
 // copies every output Mat into the engine's buffers, closing the Mats.
-func (e *OpenCV) Infer(ctx context.Context, input pipeline.Tensor) ([]pipeline.Tensor, error) {
+func (e *OpenCV) Infer(ctx context.Context, input meta.Tensor) ([]meta.Tensor, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Preprocess is the stage that turns Frame.Image into Frame.Input (NCHW
@@ -53,7 +54,7 @@ func (p *Preprocess) Process(_ context.Context, f *pipeline.Frame) error {
 	if err != nil {
 		return fmt.Errorf("infer: preprocess: blob: %w", err)
 	}
-	f.Input = pipeline.Tensor{Name: p.spec.InputName, Shape: []int{1, 3, plan.InputH, plan.InputW}, Data: data}
+	f.Input = meta.Tensor{Name: p.spec.InputName, Shape: []int{1, 3, plan.InputH, plan.InputW}, Data: data}
 	f.Geometry = plan.Geometry
 	return nil
 }
@@ -107,7 +108,7 @@ func (p *Preprocess) Close() error {
 //
 // Infer owns its engine: Close closes it.
 type Infer struct {
-	engine pipeline.Engine
+	engine Engine
 	pool   *sync.Pool
 	closed bool
 }
@@ -118,16 +119,16 @@ var _ pipeline.Processor = (*Infer)(nil)
 type outBuf struct {
 	data    []float32
 	shapes  []int
-	tensors []pipeline.Tensor
+	tensors []meta.Tensor
 }
 
 // NewInfer makes an inference stage over e, which it takes over.
-func NewInfer(e pipeline.Engine) *Infer {
+func NewInfer(e Engine) *Infer {
 	return &Infer{engine: e, pool: &sync.Pool{New: func() any { return new(outBuf) }}}
 }
 
 // Engine is the engine this stage runs.
-func (s *Infer) Engine() pipeline.Engine { return s.engine }
+func (s *Infer) Engine() Engine { return s.engine }
 
 // Process runs the engine and sets f.Outputs.
 func (s *Infer) Process(ctx context.Context, f *pipeline.Frame) error {
@@ -148,17 +149,17 @@ func (s *Infer) Process(ctx context.Context, f *pipeline.Frame) error {
 // keepBatch gives each frame of a batch its slice of the batch's outputs
 // (dimension 0 is the batch), copied as keep does. An output without the
 // batch in dimension 0 is an error.
-func (s *Infer) keepBatch(fs []*pipeline.Frame, outs []pipeline.Tensor) error {
+func (s *Infer) keepBatch(fs []*pipeline.Frame, outs []meta.Tensor) error {
 	for _, t := range outs {
 		if len(t.Shape) == 0 || t.Shape[0] != len(fs) || len(t.Data)%len(fs) != 0 {
 			return fmt.Errorf("output %s has shape %v for a batch of %d: the model has no batch dimension on its outputs", t.Name, t.Shape, len(fs))
 		}
 	}
-	views := make([]pipeline.Tensor, len(outs))
+	views := make([]meta.Tensor, len(outs))
 	for i, f := range fs {
 		for j, t := range outs {
 			n := len(t.Data) / len(fs)
-			views[j] = pipeline.Tensor{Name: t.Name, Shape: append([]int{1}, t.Shape[1:]...), Data: t.Data[i*n : (i+1)*n]}
+			views[j] = meta.Tensor{Name: t.Name, Shape: append([]int{1}, t.Shape[1:]...), Data: t.Data[i*n : (i+1)*n]}
 		}
 		s.keep(f, views)
 	}
@@ -167,7 +168,7 @@ func (s *Infer) keepBatch(fs []*pipeline.Frame, outs []pipeline.Tensor) error {
 
 // keep copies outs into a pooled buffer that f owns until it is released,
 // and sets f.Outputs to it.
-func (s *Infer) keep(f *pipeline.Frame, outs []pipeline.Tensor) {
+func (s *Infer) keep(f *pipeline.Frame, outs []meta.Tensor) {
 	b := s.pool.Get().(*outBuf)
 	n, ns := 0, 0
 	for _, t := range outs {
@@ -185,7 +186,7 @@ func (s *Infer) keep(f *pipeline.Frame, outs []pipeline.Tensor) {
 	for _, t := range outs {
 		copy(d, t.Data)
 		copy(sh, t.Shape)
-		b.tensors = append(b.tensors, pipeline.Tensor{
+		b.tensors = append(b.tensors, meta.Tensor{
 			Name:  t.Name,
 			Shape: sh[:len(t.Shape):len(t.Shape)],
 			Data:  d[:len(t.Data):len(t.Data)],

@@ -9,6 +9,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // BlurMode is how a face is hidden.
@@ -167,7 +168,7 @@ func (b *Blur) Close() error {
 }
 
 // padRect grows a box by pad on every side and clips it to the frame.
-func padRect(b pipeline.Rect, pad float32, w, h int) image.Rectangle {
+func padRect(b meta.Rect, pad float32, w, h int) image.Rectangle {
 	px, py := b.W*pad, b.H*pad
 	r := image.Rect(int(b.X-px), int(b.Y-py), int(b.X+b.W+px+0.5), int(b.Y+b.H+py+0.5))
 	return r.Intersect(image.Rect(0, 0, w, h))

@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // OSDOptions choose what the on-screen display draws.
@@ -98,7 +99,7 @@ func (o *OSD) update(f *pipeline.Frame) float64 {
 }
 
 // Caption is the text the OSD writes above an object: "face 0.93 #4 1.42m".
-func Caption(obj pipeline.Object) string {
+func Caption(obj meta.Object) string {
 	var b strings.Builder
 	b.WriteString(obj.Label)
 	fmt.Fprintf(&b, " %.2f", obj.Score)

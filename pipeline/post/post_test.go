@@ -5,6 +5,7 @@ import (
 	"image"
 	"testing"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,7 @@ func noiseFrame(t *testing.T) *pipeline.Frame {
 	t.Helper()
 	m := gocv.NewMatWithSize(240, 320, gocv.MatTypeCV8UC3)
 	gocv.RandU(&m, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	return &pipeline.Frame{Image: m, Objects: []pipeline.Object{{Label: "face", Score: 0.9, Box: pipeline.Rect{X: 100, Y: 60, W: 80, H: 100}}}}
+	return &pipeline.Frame{Image: m, Objects: []meta.Object{{Label: "face", Score: 0.9, Box: meta.Rect{X: 100, Y: 60, W: 80, H: 100}}}}
 }
 
 // sharpness is the variance of the Laplacian inside r: high for detail, low
@@ -113,11 +114,11 @@ func TestBlurNoneAndLabels(t *testing.T) {
 func TestBlurBoxesAtTheEdgeAndOutside(t *testing.T) {
 	f := noiseFrame(t)
 	defer f.Release()
-	f.Objects = []pipeline.Object{
-		{Label: "face", Box: pipeline.Rect{X: -30, Y: -30, W: 60, H: 60}},
-		{Label: "face", Box: pipeline.Rect{X: 300, Y: 220, W: 60, H: 60}},
-		{Label: "face", Box: pipeline.Rect{X: 1000, Y: 1000, W: 10, H: 10}},
-		{Label: "face", Box: pipeline.Rect{X: 10, Y: 10, W: 0, H: 0}},
+	f.Objects = []meta.Object{
+		{Label: "face", Box: meta.Rect{X: -30, Y: -30, W: 60, H: 60}},
+		{Label: "face", Box: meta.Rect{X: 300, Y: 220, W: 60, H: 60}},
+		{Label: "face", Box: meta.Rect{X: 1000, Y: 1000, W: 10, H: 10}},
+		{Label: "face", Box: meta.Rect{X: 10, Y: 10, W: 0, H: 0}},
 	}
 	for _, mode := range []BlurMode{Gaussian, Pixelate, Solid} {
 		b, err := NewBlur(BlurOptions{Mode: mode, Ellipse: true, Pad: 0.2, Strength: 0.5, Blocks: 4})
@@ -150,7 +151,7 @@ func TestOSDDrawsOnlyWhatItIsAskedTo(t *testing.T) {
 	defer f.Release()
 	f.Objects[0].TrackID = 4
 	f.Objects[0].Distance = 1.42
-	f.Objects[0].Landmarks = []pipeline.Point{{X: 120, Y: 90}}
+	f.Objects[0].Landmarks = []meta.Point{{X: 120, Y: 90}}
 	orig := f.Image.Clone()
 	defer orig.Close()
 	all := image.Rect(0, 0, 320, 240)

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-vision/conveyor/camera/cameratest"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
@@ -142,66 +143,95 @@ func TestVideoBadOutput(t *testing.T) {
 
 func TestJSONL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.jsonl")
-	s, err := NewJSONL(JSONLOptions{Path: path})
+	j, err := NewJSONL(path, nil)
 	require.NoError(t, err)
+	s := NewMessages(j, AllFrames)
 	for i := int64(0); i < 3; i++ {
 		f := frame(0, i, 32, 24)
 		if i == 1 {
-			f.Objects = []pipeline.Object{{Label: "face", Score: 0.95, Box: pipeline.Rect{X: 1, Y: 2, W: 3, H: 4}, Distance: 1.5}}
+			f.Objects = []meta.Object{{Label: "face", Score: 0.95, Box: meta.Rect{X: 1, Y: 2, W: 3, H: 4}, Distance: 1.5}}
 		}
 		require.NoError(t, s.Write(context.Background(), f))
 		f.Release()
 	}
-	left := pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: 4, Label: "face", Frames: 2}
+	left := meta.TrackEvent{Kind: meta.TrackLeft, TrackID: 4, Label: "face", Frames: 2}
 	require.NoError(t, s.EndSource(context.Background(), &pipeline.SourceEnd{
-		SourceName: "cam", State: pipeline.SourceEnded, NextFrame: 3, Ended: time.Now(), Events: []pipeline.TrackEvent{left},
+		SourceName: "cam", State: meta.SourceEnded, NextFrame: 3, Ended: time.Now(), Events: []meta.TrackEvent{left},
 	}))
-	assert.EqualValues(t, 4, s.Lines())
-	assert.EqualValues(t, 1, s.Ends())
+	assert.Equal(t, MessageCounts{Frames: 3, Ends: 1}, s.Counts())
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	var events []pipeline.FrameEvent
+	var events []meta.Message
 	for sc.Scan() {
-		var ev pipeline.FrameEvent
+		var ev meta.Message
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
 		events = append(events, ev)
 	}
 	require.Len(t, events, 4, "three frames and the source's end")
 	assert.Nil(t, events[2].End)
 	end := events[3]
-	assert.Equal(t, &pipeline.EventEnd{State: pipeline.SourceEnded}, end.End)
-	assert.Equal(t, pipeline.EventSchema, end.Schema)
+	assert.Equal(t, &meta.End{State: meta.SourceEnded}, end.End)
+	assert.Equal(t, meta.Schema, end.Schema)
 	assert.EqualValues(t, 3, end.Frame)
 	assert.Equal(t, "cam", end.Source)
-	assert.Equal(t, []pipeline.TrackEvent{left}, end.Events)
+	assert.Equal(t, []meta.TrackEvent{left}, end.Events)
 	assert.NotNil(t, end.Objects)
 	assert.Empty(t, end.Objects)
-	assert.Equal(t, pipeline.EventSchema, events[0].Schema)
+	assert.Equal(t, meta.Schema, events[0].Schema)
 	assert.Empty(t, events[0].Objects)
 	assert.NotNil(t, events[0].Objects, `"objects": [] rather than null`)
 	assert.Equal(t, float32(1.5), events[1].Objects[0].Distance)
 	assert.Equal(t, 32, events[2].Width)
 
 	var buf bytes.Buffer
-	s, err = NewJSONL(JSONLOptions{Path: "-", Stdout: &buf, SkipEmpty: true})
+	j, err = NewJSONL("-", &buf)
 	require.NoError(t, err)
+	s = NewMessages(j, WithObjects)
 	f := frame(0, 0, 8, 8)
 	require.NoError(t, s.Write(context.Background(), f))
-	f.Objects = []pipeline.Object{{Label: "face"}}
+	f.Objects = []meta.Object{{Label: "face"}}
 	require.NoError(t, s.Write(context.Background(), f))
 	f.Release()
 	assert.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")), "stdout is flushed per line; empty frames skipped")
-	require.NoError(t, s.EndSource(context.Background(), &pipeline.SourceEnd{State: pipeline.SourceStopped}))
+	require.NoError(t, s.EndSource(context.Background(), &pipeline.SourceEnd{State: meta.SourceStopped}))
 	assert.Equal(t, 2, bytes.Count(buf.Bytes(), []byte("\n")), "the end is written even when empty frames are skipped")
 	require.NoError(t, s.Close())
 
-	_, err = NewJSONL(JSONLOptions{Path: filepath.Join(t.TempDir(), "no", "x.jsonl")})
+	assert.Equal(t, MessageCounts{Frames: 1, Ends: 1, Skipped: 1}, s.Counts())
+	require.NoError(t, s.Close())
+
+	_, err = NewJSONL(filepath.Join(t.TempDir(), "no", "x.jsonl"), nil)
 	require.ErrorContains(t, err, "does not exist")
-	_, err = NewJSONL(JSONLOptions{})
+	_, err = NewJSONL("", nil)
 	require.ErrorContains(t, err, "empty path")
+}
+
+func TestFilter(t *testing.T) {
+	tests := []struct {
+		filter           Filter
+		name             string
+		empty, obj, evts bool // kept: no object; an object; no object but a tracker event
+	}{
+		{AllFrames, "all", true, true, true},
+		{WithObjects, "objects", false, true, true},
+		{TrackChanges, "track-changes", false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.name, tt.filter.String())
+			var f Filter
+			require.NoError(t, f.UnmarshalText([]byte(tt.name)))
+			assert.Equal(t, tt.filter, f)
+			assert.Equal(t, tt.empty, f.keeps(0, 0))
+			assert.Equal(t, tt.obj, f.keeps(1, 0))
+			assert.Equal(t, tt.evts, f.keeps(0, 1))
+		})
+	}
+	var f Filter
+	assert.ErrorContains(t, f.UnmarshalText([]byte("some")), "want all, objects or track-changes")
 }
 
 func TestWindowNeedsADisplay(t *testing.T) {

@@ -1,13 +1,12 @@
 package track
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Options tune a Tracker. The zero value takes every default.
@@ -124,11 +123,6 @@ type track struct {
 	lastSeen       int64 // frame number of the last match
 }
 
-var (
-	_ pipeline.Processor   = (*Tracker)(nil)
-	_ pipeline.SourceEnder = (*Tracker)(nil)
-)
-
 // New makes a tracker.
 func New(o Options) (*Tracker, error) {
 	o, err := o.withDefaults()
@@ -144,35 +138,35 @@ func (t *Tracker) Options() Options { return t.opts }
 // ErrClosed is returned by Process after Close.
 var ErrClosed = errors.New("track: tracker closed")
 
-// Process tracks the objects of f: it sets f.Objects[i].TrackID for objects
-// of confirmed tracks (0 for the others) and appends TrackAppeared and
-// TrackLeft events to f.Events.
-func (t *Tracker) Process(_ context.Context, f *pipeline.Frame) error {
+// Update tracks one frame of one source: it sets objs[i].TrackID for
+// objects of confirmed tracks (0 for the others) and returns evs with the
+// frame's TrackAppeared and TrackLeft events appended. number is the frame's
+// number in its source: numbers, not calls, measure time.
+func (t *Tracker) Update(sourceID int, number int64, objs []meta.Object, evs []meta.TrackEvent) ([]meta.TrackEvent, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return ErrClosed
+		return evs, ErrClosed
 	}
 	now := t.now()
 	t.sweep(now)
-	s := t.sources[f.SourceID]
+	s := t.sources[sourceID]
 	if s == nil {
 		s = &source{}
-		t.sources[f.SourceID] = s
+		t.sources[sourceID] = s
 	}
 	s.lastWall = now
 	dt := int64(1)
-	if s.started && f.Number > s.number {
-		dt = f.Number - s.number
+	if s.started && number > s.number {
+		dt = number - s.number
 	}
 	s.started = true
-	s.number = f.Number
-	t.step(s, f, dt)
-	return nil
+	s.number = number
+	return t.step(s, number, objs, evs, dt), nil
 }
 
 // step runs one frame of one source.
-func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
+func (t *Tracker) step(s *source, number int64, objs []meta.Object, evs []meta.TrackEvent, dt int64) []meta.TrackEvent {
 	o := &t.opts
 	// Predict. A long gap is capped: past MaxAge the track is gone anyway.
 	steps := float64(min(dt, int64(o.MaxAge)+1))
@@ -184,7 +178,7 @@ func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
 		tr.ph = max(tr.h+tr.vh*steps, 1)
 	}
 
-	n, m := len(s.tracks), len(f.Objects)
+	n, m := len(s.tracks), len(objs)
 	t.assign = grow(t.assign, n)
 	t.matched = grow(t.matched, m)
 	for i := range t.assign {
@@ -193,15 +187,15 @@ func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
 	for j := range t.matched {
 		t.matched[j] = false
 	}
-	for j := range f.Objects {
-		f.Objects[j].TrackID = 0
+	for j := range objs {
+		objs[j].TrackID = 0
 	}
 	if n > 0 && m > 0 {
 		t.iou = grow(t.iou, n*m)
 		for i := range s.tracks {
 			tr := &s.tracks[i]
-			for j := range f.Objects {
-				ob := &f.Objects[j]
+			for j := range objs {
+				ob := &objs[j]
 				v := 0.0
 				if (o.AnyClass || ob.ClassID == tr.classID) && ob.Box.W > 0 && ob.Box.H > 0 {
 					v = iou(tr.px-tr.pw/2, tr.py-tr.ph/2, tr.pw, tr.ph, ob.Box)
@@ -223,24 +217,24 @@ func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
 	for i := 0; i < len(s.tracks); {
 		tr := &s.tracks[i]
 		if j := t.assign[i]; j >= 0 {
-			ob := &f.Objects[j]
+			ob := &objs[j]
 			t.update(tr, ob, float64(dt))
-			tr.lastSeen = f.Number
+			tr.lastSeen = number
 			tr.hits++
 			tr.seen++
 			if tr.id == 0 && tr.hits >= o.MinHits {
 				s.nextID++
 				tr.id = s.nextID
-				f.Events = append(f.Events, pipeline.TrackEvent{Kind: pipeline.TrackAppeared, TrackID: tr.id, Label: tr.label})
+				evs = append(evs, meta.TrackEvent{Kind: meta.TrackAppeared, TrackID: tr.id, Label: tr.label})
 			}
 			ob.TrackID = tr.id
 			i++
 			continue
 		}
 		tr.hits = 0
-		if tr.id == 0 || f.Number-tr.lastSeen > int64(o.MaxAge) {
+		if tr.id == 0 || number-tr.lastSeen > int64(o.MaxAge) {
 			if tr.id != 0 {
-				f.Events = append(f.Events, pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: tr.id, Label: tr.label, Frames: tr.seen})
+				evs = append(evs, meta.TrackEvent{Kind: meta.TrackLeft, TrackID: tr.id, Label: tr.label, Frames: tr.seen})
 			}
 			// Swap-remove; the moved track (from the end) is visited next
 			// at index i. Its assignment moves with it.
@@ -260,8 +254,8 @@ func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
 	}
 
 	// Start tentative tracks for the unmatched detections.
-	for j := range f.Objects {
-		ob := &f.Objects[j]
+	for j := range objs {
+		ob := &objs[j]
 		if t.matched[j] || ob.Box.W <= 0 || ob.Box.H <= 0 || len(s.tracks) >= o.MaxTracks {
 			continue
 		}
@@ -269,22 +263,23 @@ func (t *Tracker) step(s *source, f *pipeline.Frame, dt int64) {
 			classID: ob.ClassID, label: ob.Label,
 			cx: float64(ob.Box.X + ob.Box.W/2), cy: float64(ob.Box.Y + ob.Box.H/2),
 			w: float64(ob.Box.W), h: float64(ob.Box.H),
-			hits: 1, seen: 1, lastSeen: f.Number,
+			hits: 1, seen: 1, lastSeen: number,
 		})
 		tr := &s.tracks[len(s.tracks)-1]
 		if o.MinHits <= 1 {
 			s.nextID++
 			tr.id = s.nextID
-			f.Events = append(f.Events, pipeline.TrackEvent{Kind: pipeline.TrackAppeared, TrackID: tr.id, Label: tr.label})
+			evs = append(evs, meta.TrackEvent{Kind: meta.TrackAppeared, TrackID: tr.id, Label: tr.label})
 		}
 		ob.TrackID = tr.id
 	}
+	return evs
 }
 
 // update corrects a track's prediction with a measurement: the alpha-beta
 // filter. The second measurement sets the velocity directly (the first one
 // has none to correct).
-func (t *Tracker) update(tr *track, ob *pipeline.Object, dt float64) {
+func (t *Tracker) update(tr *track, ob *meta.Object, dt float64) {
 	zx, zy := float64(ob.Box.X+ob.Box.W/2), float64(ob.Box.Y+ob.Box.H/2)
 	zw, zh := float64(ob.Box.W), float64(ob.Box.H)
 	if tr.seen == 1 {
@@ -320,7 +315,7 @@ func (t *Tracker) sweep(now time.Time) {
 // Forget frees the state of one source (call it when the source ends) and
 // returns a TrackLeft event for each of its confirmed tracks, for the caller
 // to publish; nil if the source is unknown. Safe from any goroutine.
-func (t *Tracker) Forget(sourceID int) []pipeline.TrackEvent {
+func (t *Tracker) Forget(sourceID int) []meta.TrackEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.sources[sourceID]
@@ -328,23 +323,13 @@ func (t *Tracker) Forget(sourceID int) []pipeline.TrackEvent {
 		return nil
 	}
 	delete(t.sources, sourceID)
-	var evs []pipeline.TrackEvent
+	var evs []meta.TrackEvent
 	for _, tr := range s.tracks {
 		if tr.id != 0 {
-			evs = append(evs, pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: tr.id, Label: tr.label, Frames: tr.seen})
+			evs = append(evs, meta.TrackEvent{Kind: meta.TrackLeft, TrackID: tr.id, Label: tr.label, Frames: tr.seen})
 		}
 	}
 	return evs
-}
-
-// EndSource frees the state of a source that ended: the line calls it after
-// the source's last frame has passed the tracker (the tracker must be a
-// stage of one worker). Its confirmed tracks end with it: their TrackLeft
-// events go on end.Events, which the reporting sinks write as the source's
-// last message. Memory stays flat however many sources come and go.
-func (t *Tracker) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
-	end.Events = append(end.Events, t.Forget(end.SourceID)...)
-	return nil
 }
 
 // Stats counts what the tracker holds now.
@@ -380,7 +365,7 @@ func (t *Tracker) Close() error {
 }
 
 // iou is the intersection over union of box a (x, y, w, h) and b.
-func iou(ax, ay, aw, ah float64, b pipeline.Rect) float64 {
+func iou(ax, ay, aw, ah float64, b meta.Rect) float64 {
 	bx, by, bw, bh := float64(b.X), float64(b.Y), float64(b.W), float64(b.H)
 	ix := min(ax+aw, bx+bw) - max(ax, bx)
 	iy := min(ay+ah, by+bh) - max(ay, by)

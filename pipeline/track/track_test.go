@@ -1,24 +1,32 @@
 package track
 
 import (
-	"context"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/conveyor-vision/conveyor/camera"
-	"github.com/conveyor-vision/conveyor/models"
-	"github.com/conveyor-vision/conveyor/pipeline"
-	"github.com/conveyor-vision/conveyor/pipeline/infer"
-	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
-func TestMain(m *testing.M) { pipelinetest.VerifyMain(m) }
+// frame is what the tracker sees of a pipeline.Frame (stage.go passes
+// these fields to Update).
+type frame struct {
+	SourceID int
+	Number   int64
+	Objects  []meta.Object
+	Events   []meta.TrackEvent
+}
+
+// process runs f through the tracker as its line stage would.
+func (t *Tracker) process(f *frame) error {
+	var err error
+	f.Events, err = t.Update(f.SourceID, f.Number, f.Objects, f.Events)
+	return err
+}
 
 // mover is a ground-truth object: a box moving at constant velocity, seen
 // on frames [from, to) except those in hidden.
@@ -30,18 +38,18 @@ type mover struct {
 	class      int
 }
 
-func (mv mover) at(n int64) (pipeline.Object, bool) {
+func (mv mover) at(n int64) (meta.Object, bool) {
 	if n < mv.from || n >= mv.to || mv.hidden[n] {
-		return pipeline.Object{}, false
+		return meta.Object{}, false
 	}
 	k := float32(n - mv.from)
-	return pipeline.Object{Box: pipeline.Rect{X: mv.x + mv.vx*k, Y: mv.y + mv.vy*k, W: mv.w, H: mv.h}, Score: 0.9, Label: "face", ClassID: mv.class}, true
+	return meta.Object{Box: meta.Rect{X: mv.x + mv.vx*k, Y: mv.y + mv.vy*k, W: mv.w, H: mv.h}, Score: 0.9, Label: "face", ClassID: mv.class}, true
 }
 
 // result is what a run of the tracker produced.
 type result struct {
 	ids    [][]int64 // per mover, per frame: track id (0 untracked), -1 absent
-	events map[int64][]pipeline.TrackEvent
+	events map[int64][]meta.TrackEvent
 }
 
 // switches counts id switches: the times a mover's non-zero id differs from
@@ -71,7 +79,7 @@ func (r result) firstID(i int) int64 {
 	return 0
 }
 
-func (r result) count(kind pipeline.TrackEventKind) int {
+func (r result) count(kind meta.TrackEventKind) int {
 	n := 0
 	for _, evs := range r.events {
 		for _, e := range evs {
@@ -86,10 +94,10 @@ func (r result) count(kind pipeline.TrackEventKind) int {
 // run feeds frames 0..frames-1 (numbers step apart) of source 0 through t.
 func run(t *testing.T, tr *Tracker, movers []mover, frames, step int64) result {
 	t.Helper()
-	res := result{ids: make([][]int64, len(movers)), events: map[int64][]pipeline.TrackEvent{}}
+	res := result{ids: make([][]int64, len(movers)), events: map[int64][]meta.TrackEvent{}}
 	rng := rand.New(rand.NewPCG(uint64(frames), uint64(len(movers))))
 	for n := int64(0); n < frames; n += step {
-		f := &pipeline.Frame{Number: n}
+		f := &frame{Number: n}
 		var who []int
 		for i, mv := range movers {
 			res.ids[i] = append(res.ids[i], -1)
@@ -103,7 +111,7 @@ func run(t *testing.T, tr *Tracker, movers []mover, frames, step int64) result {
 			who[a], who[b] = who[b], who[a]
 			f.Objects[a], f.Objects[b] = f.Objects[b], f.Objects[a]
 		})
-		require.NoError(t, tr.Process(context.Background(), f))
+		require.NoError(t, tr.process(f))
 		for k, i := range who {
 			res.ids[i][len(res.ids[i])-1] = f.Objects[k].TrackID
 		}
@@ -213,8 +221,8 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			assert.Len(t, seen, tc.ids, "distinct ids")
-			assert.Equal(t, tc.appeared, res.count(pipeline.TrackAppeared), "appeared events")
-			assert.Equal(t, tc.left, res.count(pipeline.TrackLeft), "left events")
+			assert.Equal(t, tc.appeared, res.count(meta.TrackAppeared), "appeared events")
+			assert.Equal(t, tc.left, res.count(meta.TrackLeft), "left events")
 			if tc.ids == len(tc.movers) {
 				for i := range tc.movers {
 					assert.Zero(t, res.switches(i), "id switches of mover %d: %v", i, res.ids[i])
@@ -231,10 +239,10 @@ func TestLifecycle(t *testing.T) {
 	// Confirmed on its third detection (frame 12): id 1 from then on.
 	assert.Equal(t, []int64{-1, -1, 0, 0, 1, 1}, res.ids[0][8:14])
 	require.Contains(t, res.events, int64(12))
-	assert.Equal(t, []pipeline.TrackEvent{{Kind: pipeline.TrackAppeared, TrackID: 1, Label: "face"}}, res.events[12])
+	assert.Equal(t, []meta.TrackEvent{{Kind: meta.TrackAppeared, TrackID: 1, Label: "face"}}, res.events[12])
 	// Last seen on frame 19; more than 5 frames unseen on frame 25.
 	require.Contains(t, res.events, int64(25))
-	assert.Equal(t, []pipeline.TrackEvent{{Kind: pipeline.TrackLeft, TrackID: 1, Label: "face", Frames: 10}}, res.events[25])
+	assert.Equal(t, []meta.TrackEvent{{Kind: meta.TrackLeft, TrackID: 1, Label: "face", Frames: 10}}, res.events[25])
 	assert.Len(t, res.events, 2)
 	assert.Equal(t, Stats{Sources: 1}, tr.Stats(), "the track is freed")
 }
@@ -255,29 +263,28 @@ func TestMinHitsOne(t *testing.T) {
 	tr := newTracker(t, Options{MinHits: 1, MaxAge: -1})
 	res := run(t, tr, []mover{{x: 5, y: 5, w: 20, h: 20, from: 0, to: 3}}, 5, 1)
 	assert.Equal(t, []int64{1, 1, 1, -1, -1}, res.ids[0])
-	assert.Equal(t, pipeline.TrackAppeared, res.events[0][0].Kind)
-	assert.Equal(t, pipeline.TrackLeft, res.events[3][0].Kind, "max age -1 drops at the first miss")
+	assert.Equal(t, meta.TrackAppeared, res.events[0][0].Kind)
+	assert.Equal(t, meta.TrackLeft, res.events[3][0].Kind, "max age -1 drops at the first miss")
 }
 
 func TestSourcesAreIndependent(t *testing.T) {
 	tr := newTracker(t, Options{MinHits: 1})
-	ctx := context.Background()
 	for n := int64(0); n < 10; n++ {
 		for src := range 3 {
-			objs := []pipeline.Object{{Box: pipeline.Rect{X: float32(n), Y: 10, W: 30, H: 30}}}
+			objs := []meta.Object{{Box: meta.Rect{X: float32(n), Y: 10, W: 30, H: 30}}}
 			if src == 1 {
-				objs = append(objs, pipeline.Object{Box: pipeline.Rect{X: 200, Y: 10, W: 30, H: 30}})
+				objs = append(objs, meta.Object{Box: meta.Rect{X: 200, Y: 10, W: 30, H: 30}})
 			}
-			f := &pipeline.Frame{SourceID: src, Number: n, Objects: objs}
-			require.NoError(t, tr.Process(ctx, f))
+			f := &frame{SourceID: src, Number: n, Objects: objs}
+			require.NoError(t, tr.process(f))
 			assert.Equal(t, int64(1), f.Objects[0].TrackID, "ids count from 1 in every source")
 		}
 	}
 	assert.Equal(t, Stats{Sources: 3, Tracks: 4, Confirmed: 4}, tr.Stats())
 	left := tr.Forget(1)
-	assert.ElementsMatch(t, []pipeline.TrackEvent{
-		{Kind: pipeline.TrackLeft, TrackID: 1, Frames: 10},
-		{Kind: pipeline.TrackLeft, TrackID: 2, Frames: 10},
+	assert.ElementsMatch(t, []meta.TrackEvent{
+		{Kind: meta.TrackLeft, TrackID: 1, Frames: 10},
+		{Kind: meta.TrackLeft, TrackID: 2, Frames: 10},
 	}, left)
 	assert.Nil(t, tr.Forget(1), "forgotten")
 	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
@@ -287,14 +294,13 @@ func TestSourceTimeout(t *testing.T) {
 	tr := newTracker(t, Options{SourceTimeout: 10 * time.Second, MinHits: 1})
 	now := time.Unix(1000, 0)
 	tr.now = func() time.Time { return now }
-	ctx := context.Background()
-	obj := func() []pipeline.Object { return []pipeline.Object{{Box: pipeline.Rect{X: 1, Y: 1, W: 9, H: 9}}} }
-	require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 7, Objects: obj()}))
+	obj := func() []meta.Object { return []meta.Object{{Box: meta.Rect{X: 1, Y: 1, W: 9, H: 9}}} }
+	require.NoError(t, tr.process(&frame{SourceID: 7, Objects: obj()}))
 	now = now.Add(5 * time.Second)
-	require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 8, Objects: obj()}))
+	require.NoError(t, tr.process(&frame{SourceID: 8, Objects: obj()}))
 	assert.Equal(t, 2, tr.Stats().Sources)
 	now = now.Add(6 * time.Second)
-	require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 8, Number: 1, Objects: obj()}))
+	require.NoError(t, tr.process(&frame{SourceID: 8, Number: 1, Objects: obj()}))
 	assert.Equal(t, 1, tr.Stats().Sources, "source 7 idle for 11 s is freed")
 	assert.Nil(t, tr.Forget(7))
 }
@@ -306,37 +312,33 @@ func TestSilentSourceKeepsItsTracks(t *testing.T) {
 	tr := newTracker(t, Options{MinHits: 1})
 	now := time.Unix(1000, 0)
 	tr.now = func() time.Time { return now }
-	ctx := context.Background()
-	obj := func() []pipeline.Object {
-		return []pipeline.Object{{Box: pipeline.Rect{X: 1, Y: 1, W: 9, H: 9}, Label: "face"}}
+	obj := func() []meta.Object {
+		return []meta.Object{{Box: meta.Rect{X: 1, Y: 1, W: 9, H: 9}, Label: "face"}}
 	}
-	require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 7, Objects: obj()}))
+	require.NoError(t, tr.process(&frame{SourceID: 7, Objects: obj()}))
 	for n := range int64(5) {
 		now = now.Add(15 * time.Minute)
-		require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: 8, Number: n, Objects: obj()}))
+		require.NoError(t, tr.process(&frame{SourceID: 8, Number: n, Objects: obj()}))
 	}
 	assert.Equal(t, 2, tr.Stats().Sources, "source 7, silent for 75 minutes, is kept")
-	end := &pipeline.SourceEnd{SourceID: 7}
-	require.NoError(t, tr.EndSource(ctx, end))
-	assert.Equal(t, []pipeline.TrackEvent{{Kind: pipeline.TrackLeft, TrackID: 1, Label: "face", Frames: 1}}, end.Events)
+	assert.Equal(t, []meta.TrackEvent{{Kind: meta.TrackLeft, TrackID: 1, Label: "face", Frames: 1}}, tr.Forget(7))
 }
 
 func TestMemoryStaysFlat(t *testing.T) {
 	tr := newTracker(t, Options{MaxAge: 10})
-	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	// A day of churn in miniature: objects appear at random places, live
 	// 1-100 frames, and leave.
 	type live struct {
-		box  pipeline.Rect
+		box  meta.Rect
 		left int
 	}
 	var alive []live
-	f := &pipeline.Frame{}
+	f := &frame{}
 	maxTracks := 0
 	for n := int64(0); n < 20000; n++ {
 		if rng.IntN(10) == 0 && len(alive) < 12 {
-			alive = append(alive, live{box: pipeline.Rect{X: float32(rng.IntN(1800)), Y: float32(rng.IntN(1000)), W: 40, H: 40}, left: 1 + rng.IntN(100)})
+			alive = append(alive, live{box: meta.Rect{X: float32(rng.IntN(1800)), Y: float32(rng.IntN(1000)), W: 40, H: 40}, left: 1 + rng.IntN(100)})
 		}
 		f.Number = n
 		f.Objects = f.Objects[:0]
@@ -349,17 +351,17 @@ func TestMemoryStaysFlat(t *testing.T) {
 				continue
 			}
 			alive[i].box.X++
-			f.Objects = append(f.Objects, pipeline.Object{Box: alive[i].box})
+			f.Objects = append(f.Objects, meta.Object{Box: alive[i].box})
 			i++
 		}
-		require.NoError(t, tr.Process(ctx, f))
+		require.NoError(t, tr.process(f))
 		maxTracks = max(maxTracks, tr.Stats().Tracks)
 	}
 	assert.LessOrEqual(t, maxTracks, 40, "tracks are freed")
 	// Nothing left after MaxAge frames without objects.
 	for n := int64(20000); n < 20012; n++ {
 		f.Number, f.Objects = n, f.Objects[:0]
-		require.NoError(t, tr.Process(ctx, f))
+		require.NoError(t, tr.process(f))
 	}
 	assert.Equal(t, Stats{Sources: 1}, tr.Stats())
 	tr.Forget(0)
@@ -368,13 +370,12 @@ func TestMemoryStaysFlat(t *testing.T) {
 
 func TestNoAllocationsInSteadyState(t *testing.T) {
 	tr := newTracker(t, Options{})
-	ctx := context.Background()
-	f := &pipeline.Frame{}
-	objs := make([]pipeline.Object, 6)
+	f := &frame{}
+	objs := make([]meta.Object, 6)
 	n := int64(0)
 	step := func() {
 		for i := range objs {
-			objs[i] = pipeline.Object{Box: pipeline.Rect{X: float32(100*i) + float32(n), Y: float32(40 * i), W: 50, H: 50}}
+			objs[i] = meta.Object{Box: meta.Rect{X: float32(100*i) + float32(n), Y: float32(40 * i), W: 50, H: 50}}
 		}
 		// Reverse order on odd frames: matching must not rely on it.
 		if n%2 == 1 {
@@ -383,7 +384,7 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 			}
 		}
 		f.Number, f.Objects, f.Events = n, objs, f.Events[:0]
-		if err := tr.Process(ctx, f); err != nil {
+		if err := tr.process(f); err != nil {
 			t.Fatal(err)
 		}
 		n++
@@ -421,20 +422,20 @@ func TestOptions(t *testing.T) {
 			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, Alpha: 0.7, Beta: 0.3, MaxTracks: 256}, o)
 			require.NoError(t, tr.Close())
 			require.NoError(t, tr.Close(), "idempotent")
-			assert.ErrorIs(t, tr.Process(context.Background(), &pipeline.Frame{}), ErrClosed)
+			assert.ErrorIs(t, tr.process(&frame{}), ErrClosed)
 		})
 	}
 }
 
 func TestMaxTracks(t *testing.T) {
 	tr := newTracker(t, Options{MaxTracks: 2, MinHits: 1})
-	f := &pipeline.Frame{Objects: []pipeline.Object{
-		{Box: pipeline.Rect{X: 0, Y: 0, W: 10, H: 10}},
-		{Box: pipeline.Rect{X: 50, Y: 0, W: 10, H: 10}},
-		{Box: pipeline.Rect{X: 100, Y: 0, W: 10, H: 10}},
-		{Box: pipeline.Rect{X: 150, Y: 0, W: 0, H: 10}}, // degenerate: never tracked
+	f := &frame{Objects: []meta.Object{
+		{Box: meta.Rect{X: 0, Y: 0, W: 10, H: 10}},
+		{Box: meta.Rect{X: 50, Y: 0, W: 10, H: 10}},
+		{Box: meta.Rect{X: 100, Y: 0, W: 10, H: 10}},
+		{Box: meta.Rect{X: 150, Y: 0, W: 0, H: 10}}, // degenerate: never tracked
 	}}
-	require.NoError(t, tr.Process(context.Background(), f))
+	require.NoError(t, tr.process(f))
 	assert.Equal(t, []int64{1, 2, 0, 0}, []int64{f.Objects[0].TrackID, f.Objects[1].TrackID, f.Objects[2].TrackID, f.Objects[3].TrackID})
 }
 
@@ -490,17 +491,16 @@ func BenchmarkTrack(b *testing.B) {
 			tr, err := New(Options{})
 			require.NoError(b, err)
 			defer tr.Close()
-			ctx := context.Background()
-			objs := make([]pipeline.Object, objects)
-			f := &pipeline.Frame{}
+			objs := make([]meta.Object, objects)
+			f := &frame{}
 			b.ReportAllocs()
 			n := int64(0)
 			for b.Loop() {
 				for i := range objs {
-					objs[i] = pipeline.Object{Box: pipeline.Rect{X: float32(60*(i%30)) + float32(n%200), Y: float32(60 * (i / 30)), W: 40, H: 40}}
+					objs[i] = meta.Object{Box: meta.Rect{X: float32(60*(i%30)) + float32(n%200), Y: float32(60 * (i / 30)), W: 40, H: 40}}
 				}
 				f.Number, f.Objects, f.Events = n, objs, f.Events[:0]
-				if err := tr.Process(ctx, f); err != nil {
+				if err := tr.process(f); err != nil {
 					b.Fatal(err)
 				}
 				n++
@@ -517,50 +517,22 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-func TestEndSourceForgetsTheSource(t *testing.T) {
-	tr := newTracker(t, Options{MinHits: 1, SourceTimeout: -1})
-	ctx := context.Background()
-	obj := func(x float32) []pipeline.Object {
-		return []pipeline.Object{{Box: pipeline.Rect{X: x, Y: 10, W: 30, H: 30}, Label: "face"}}
-	}
-	for n := int64(0); n < 5; n++ {
-		for src := range 3 {
-			require.NoError(t, tr.Process(ctx, &pipeline.Frame{SourceID: src, Number: n, Objects: obj(float32(n))}))
-		}
-	}
-	require.Equal(t, Stats{Sources: 3, Tracks: 3, Confirmed: 3}, tr.Stats())
-	// Each frame of source 1 had its one object; the end carries its left
-	// event, after what an earlier stage put there.
-	earlier := pipeline.TrackEvent{Kind: pipeline.TrackLeft, TrackID: 99, Label: "other"}
-	end := &pipeline.SourceEnd{SourceID: 1, Events: []pipeline.TrackEvent{earlier}}
-	require.NoError(t, tr.EndSource(ctx, end))
-	assert.Equal(t, []pipeline.TrackEvent{earlier, {Kind: pipeline.TrackLeft, TrackID: 1, Label: "face", Frames: 5}}, end.Events)
-	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
-	again := &pipeline.SourceEnd{SourceID: 1}
-	require.NoError(t, tr.EndSource(ctx, again), "twice")
-	assert.Empty(t, again.Events, "its tracks left once")
-	require.NoError(t, tr.EndSource(ctx, &pipeline.SourceEnd{SourceID: 9}), "a source the tracker never saw")
-	assert.Equal(t, Stats{Sources: 2, Tracks: 2, Confirmed: 2}, tr.Stats())
-	assert.Nil(t, tr.Forget(1), "its tracks are gone")
-}
-
 // TestSourcesComeAndGo: a long churn of short-lived sources, each ended by
-// EndSource, leaves no state behind and the heap flat.
+// Forget (as EndSource does), leaves no state behind and the heap flat.
 func TestSourcesComeAndGo(t *testing.T) {
 	tr := newTracker(t, Options{MinHits: 1, SourceTimeout: -1})
-	ctx := context.Background()
-	f := &pipeline.Frame{}
+	f := &frame{}
 	churn := func(from, to int) {
 		for id := from; id < to; id++ {
 			for n := int64(0); n < 5; n++ {
 				f.SourceID, f.Number = id, n
 				f.Objects = append(f.Objects[:0],
-					pipeline.Object{Box: pipeline.Rect{X: float32(n), Y: 10, W: 30, H: 30}},
-					pipeline.Object{Box: pipeline.Rect{X: 300 + float32(n), Y: 10, W: 30, H: 30}})
+					meta.Object{Box: meta.Rect{X: float32(n), Y: 10, W: 30, H: 30}},
+					meta.Object{Box: meta.Rect{X: 300 + float32(n), Y: 10, W: 30, H: 30}})
 				f.Events = f.Events[:0]
-				require.NoError(t, tr.Process(ctx, f))
+				require.NoError(t, tr.process(f))
 			}
-			require.NoError(t, tr.EndSource(ctx, &pipeline.SourceEnd{SourceID: id}))
+			tr.Forget(id)
 		}
 	}
 	heap := func() uint64 {
@@ -577,78 +549,4 @@ func TestSourcesComeAndGo(t *testing.T) {
 	t.Logf("heap %d → %d bytes over 20000 sources", before, after)
 	// A source's state is some 400 bytes: 20000 kept would be 8 MB.
 	assert.Less(t, int64(after)-int64(before), int64(256<<10), "the heap grew with the sources")
-}
-
-// TestEndSourceInALine runs the real detector (YuNet through OpenCV) and the
-// tracker over the walking clip next to an endless pattern source: when
-// the clip ends, the line's end-of-source marker frees its tracks while
-// the line goes on.
-func TestEndSourceInALine(t *testing.T) {
-	clip, err := models.Asset("media/video/face-demographics-walking-and-pause.mp4")
-	require.NoError(t, err)
-	src, err := camera.Open(clip, camera.Options{})
-	require.NoError(t, err)
-	pattern, err := camera.Open("pattern://?width=160&height=120&fps=30&frames=-1", camera.Options{})
-	require.NoError(t, err)
-	det, err := infer.NewDetector(infer.Options{})
-	if err != nil {
-		_, _ = src.Close(), pattern.Close()
-		require.NoError(t, err)
-	}
-	tr, err := New(Options{SourceTimeout: -1})
-	require.NoError(t, err)
-
-	var (
-		mu        sync.Mutex
-		clipOut   int
-		clipTrack int
-	)
-	line := pipeline.New()
-	line.AddSource(pipeline.Limit(src, 15), pipeline.LinkOptions{})
-	line.AddSource(pattern, pipeline.LinkOptions{})
-	line.AddStage("detect", pipeline.LinkOptions{}, det)
-	line.AddStage("track", pipeline.LinkOptions{}, tr)
-	line.AddSink(pipeline.SinkFunc(func(_ context.Context, f *pipeline.Frame) error {
-		if f.SourceID != 0 {
-			return nil
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		clipOut++
-		for _, o := range f.Objects {
-			if o.TrackID != 0 {
-				clipTrack++
-			}
-		}
-		return nil
-	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- line.Run(ctx) }()
-
-	deadline := time.Now().Add(time.Minute)
-	for {
-		mu.Lock()
-		out := clipOut
-		mu.Unlock()
-		// Every frame of the clip passed the tracker and only the pattern
-		// source is left in it: the clip's state was freed.
-		if out == 15 && tr.Stats().Sources == 1 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "clip frames %d, tracker %+v", out, tr.Stats())
-		time.Sleep(20 * time.Millisecond)
-	}
-	assert.Equal(t, Stats{Sources: 1}, tr.Stats(), "the pattern has no faces, so no tracks")
-	mu.Lock()
-	assert.Greater(t, clipTrack, 15, "the clip's people were tracked")
-	mu.Unlock()
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the line did not stop")
-	}
 }

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package track
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // TestRealVideo runs the real detector (YuNet through OpenCV) and the
@@ -22,7 +25,7 @@ import (
 func TestRealVideo(t *testing.T) {
 	clip, err := models.Asset("media/video/face-demographics-walking-and-pause.mp4")
 	require.NoError(t, err)
-	person := func(b pipeline.Rect) int {
+	person := func(b meta.Rect) int {
 		switch cx := b.X + b.W/2; {
 		case cx < 160:
 			return 0
@@ -45,7 +48,7 @@ func TestRealVideo(t *testing.T) {
 			require.NoError(t, err)
 
 			ids := [3][]int64{}
-			var events []pipeline.TrackEvent
+			var events []meta.TrackEvent
 			frames := 0
 			line := pipeline.New()
 			line.AddSource(src, pipeline.LinkOptions{})
@@ -88,7 +91,7 @@ func TestRealVideo(t *testing.T) {
 			assert.Len(t, distinct, 3, "one id per person")
 			appeared := 0
 			for _, e := range events {
-				assert.Equal(t, pipeline.TrackAppeared, e.Kind, "nobody leaves during the clip")
+				assert.Equal(t, meta.TrackAppeared, e.Kind, "nobody leaves during the clip")
 				appeared++
 			}
 			assert.Equal(t, 3, appeared)

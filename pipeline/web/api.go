@@ -12,6 +12,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // The source API: DeepStream's runtime source add/delete over HTTP.
@@ -145,7 +146,7 @@ func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, "attach %s: %s", red, hide(errors.Join(err, cerr)))
 		return
 	}
-	st := pipeline.SourceStatus{ID: id, Name: info.Name, Live: info.Live, FPS: info.FPS, State: pipeline.SourceRunning}
+	st := pipeline.SourceStatus{ID: id, Name: info.Name, Live: info.Live, FPS: info.FPS, State: meta.SourceRunning}
 	for _, got := range s.line.Sources() {
 		if got.ID == id {
 			st = got

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-vision/conveyor/camera/cameratest"
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
@@ -217,7 +218,7 @@ next:
 	return false
 }
 
-func stateOf(sts []pipeline.SourceStatus, id int) pipeline.SourceState {
+func stateOf(sts []pipeline.SourceStatus, id int) meta.SourceState {
 	for _, st := range sts {
 		if st.ID == id {
 			return st.State
@@ -241,7 +242,7 @@ func TestSourceAPI(t *testing.T) {
 	// A live source: its frames reach the web sink (its stream shows them),
 	// and the Prometheus collector and the observer pick it up.
 	st := a.add(t, "pattern://?width=320&height=240&fps=30&frames=-1")
-	assert.Equal(t, pipeline.SourceStatus{ID: 0, Name: "pattern://?width=320&height=240&fps=30&frames=-1", Live: true, FPS: 30, State: pipeline.SourceRunning, Frames: st.Frames}, st)
+	assert.Equal(t, pipeline.SourceStatus{ID: 0, Name: "pattern://?width=320&height=240&fps=30&frames=-1", Live: true, FPS: 30, State: meta.SourceRunning, Frames: st.Frames}, st)
 	live := a.openStream(t, "/stream/0")
 	for range 2 {
 		sz, err := live.next(t)
@@ -263,14 +264,14 @@ func TestSourceAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, image.Pt(480, 270), sz)
 	file.waitEnd(t)
-	eventually(t, 10*time.Second, "source 1 ended", func() bool { return stateOf(a.list(t), 1) == pipeline.SourceEnded })
+	eventually(t, 10*time.Second, "source 1 ended", func() bool { return stateOf(a.list(t), 1) == meta.SourceEnded })
 	code, _ = a.get(t, "/stream/1")
 	assert.Equal(t, http.StatusGone, code, "the stream of a source that ended")
 	stats := a.stats(t)
 	assert.True(t, stats.API)
 	require.Len(t, stats.Sources, 2)
-	assert.Equal(t, SourceStats{ID: 1, Name: clip, State: pipeline.SourceEnded, Frames: 41}, stats.Sources[1])
-	assert.Equal(t, pipeline.SourceRunning, stats.Sources[0].State)
+	assert.Equal(t, SourceStats{ID: 1, Name: clip, State: meta.SourceEnded, Frames: 41}, stats.Sources[1])
+	assert.Equal(t, meta.SourceRunning, stats.Sources[0].State)
 	assert.Greater(t, stats.Sources[0].FPS, 0.0)
 	fams := a.scrape(t)
 	assert.False(t, has(fams, "conveyor_source_frames_total", "source_id", "1"), "an ended source's series go")
@@ -281,7 +282,7 @@ func TestSourceAPI(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, code)
 	assert.JSONEq(t, `{"id": 0}`, body)
 	live.waitEnd(t)
-	eventually(t, 10*time.Second, "source 0 stopped", func() bool { return stateOf(a.list(t), 0) == pipeline.SourceStopped })
+	eventually(t, 10*time.Second, "source 0 stopped", func() bool { return stateOf(a.list(t), 0) == meta.SourceStopped })
 	code, _, _ = a.do(t, http.MethodDelete, "/api/sources/0", "", "")
 	assert.Equal(t, http.StatusAccepted, code, "removing a stopped source again does nothing")
 	eventually(t, 10*time.Second, "sources closed", func() bool { return a.closed.Load() == 2 })
@@ -291,7 +292,7 @@ func TestSourceAPI(t *testing.T) {
 	// The line runs on with no source (KeepAlive), and takes a new one.
 	st = a.add(t, "pattern://?width=64&height=48&fps=0&frames=5")
 	assert.Equal(t, 2, st.ID)
-	eventually(t, 10*time.Second, "source 2 ended", func() bool { return stateOf(a.list(t), 2) == pipeline.SourceEnded })
+	eventually(t, 10*time.Second, "source 2 ended", func() bool { return stateOf(a.list(t), 2) == meta.SourceEnded })
 }
 
 func TestSourceAPIErrors(t *testing.T) {
@@ -357,7 +358,7 @@ func TestSourceAPIOff(t *testing.T) {
 	a := startAPI(t, false, "pattern://?width=64&height=48&fps=30&frames=-1")
 	sts := a.list(t)
 	require.Len(t, sts, 1, "listing works without --api")
-	assert.Equal(t, pipeline.SourceRunning, sts[0].State)
+	assert.Equal(t, meta.SourceRunning, sts[0].State)
 	for _, req := range [][3]string{
 		{http.MethodPost, "/api/sources", `{"uri":"pattern://"}`},
 		{http.MethodDelete, "/api/sources/0", ""},
@@ -369,7 +370,7 @@ func TestSourceAPIOff(t *testing.T) {
 		assert.Contains(t, e.Error, "--api")
 	}
 	assert.False(t, a.stats(t).API)
-	assert.Equal(t, pipeline.SourceRunning, a.list(t)[0].State, "still running")
+	assert.Equal(t, meta.SourceRunning, a.list(t)[0].State, "still running")
 }
 
 // TestSinkEndSource drives the sink directly with frames of two real

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
 // chromium finds Debian's chromium (or Google's build) on PATH.
@@ -115,7 +114,7 @@ func TestPageInChromium(t *testing.T) {
 func TestPageFollowsSourcesInChromium(t *testing.T) {
 	browser := chromium(t)
 	a := startAPI(t, true, "pattern://?width=320&height=240&fps=25&frames=-1", "pattern://?width=64&height=48&fps=0&frames=3")
-	eventually(t, 10*time.Second, "source 1 ended", func() bool { return stateOf(a.list(t), 1) == pipeline.SourceEnded })
+	eventually(t, 10*time.Second, "source 1 ended", func() bool { return stateOf(a.list(t), 1) == meta.SourceEnded })
 	eventually(t, 10*time.Second, "source 1 gone from the sink", func() bool { return a.srv.Sink().feedCount() <= 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // durationBuckets cover 100 µs to about 13 s in 18 steps of 2x: a face
@@ -127,10 +128,10 @@ func (o *observer) running() bool { return o.started.Load() }
 type SourceStats struct {
 	ID   int    `json:"id"`
 	Name string `json:"name"`
-	// State is the source's pipeline.SourceState, and Error why it failed.
-	State pipeline.SourceState `json:"state,omitempty"`
-	Error string               `json:"error,omitempty"`
-	Live  bool                 `json:"live,omitempty"`
+	// State is the source's meta.SourceState, and Error why it failed.
+	State meta.SourceState `json:"state,omitempty"`
+	Error string           `json:"error,omitempty"`
+	Live  bool             `json:"live,omitempty"`
 	// Frames counts the source's frames that left the line, FPS their rate
 	// over the last 5 s (0 once the source has ended).
 	Frames int64   `json:"frames"`

@@ -26,6 +26,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
@@ -252,9 +253,9 @@ func TestMetricsAfterRun(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &st))
 	assert.Equal(t, int64(85), st.Line.Frames)
 	require.Len(t, st.Sources, 2)
-	assert.Equal(t, SourceStats{ID: 0, Name: "pattern://?width=320&height=240&fps=0&frames=60", State: pipeline.SourceEnded, Frames: 60}, st.Sources[0])
+	assert.Equal(t, SourceStats{ID: 0, Name: "pattern://?width=320&height=240&fps=0&frames=60", State: meta.SourceEnded, Frames: 60}, st.Sources[0])
 	assert.Equal(t, int64(25), st.Sources[1].Frames, "the final count")
-	assert.Equal(t, pipeline.SourceEnded, st.Sources[1].State)
+	assert.Equal(t, meta.SourceEnded, st.Sources[1].State)
 	assert.False(t, st.API)
 }
 
