@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/conveyor-vision/conveyor/pipeline/bench"
+	"github.com/conveyor-vision/conveyor/cmd/conveyor/internal/bench"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/net/html"
 
-	"github.com/conveyor-vision/conveyor/pipeline/bench"
+	"github.com/conveyor-vision/conveyor/cmd/conveyor/internal/bench"
 )
 
 // benchApp is the app with the bench command, whether or not app.go lists
