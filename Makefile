@@ -12,7 +12,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 run: deps assets build
 	@mkdir -p out
-	$(BIN) run --source $(SAMPLE) --out out/blurred.mp4 --events out/events.jsonl
+	$(BIN) run --source $(SAMPLE) --out out/blurred.mp4 --jsonl out/events.jsonl
 	@echo "make run: open out/blurred.mp4; events are in out/events.jsonl"
 
 test: test-deps assets

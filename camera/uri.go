@@ -20,19 +20,39 @@ import (
 type Options struct {
 	// Repeat plays a file (or image folder) this many times in a row; 0 and 1
 	// mean once. Frame numbers and timestamps keep increasing across passes.
-	Repeat int
+	Repeat int `yaml:"repeat" usage:"play file sources this many times"`
 	// Realtime paces a file at its frame rate, as a camera would deliver it.
-	Realtime bool
+	Realtime bool `yaml:"realtime" usage:"pace file sources at their frame rate, like a camera"`
 	// Live overrides the source's own idea of whether it is live, which sets
 	// the default link policy (drop-oldest when live).
-	Live *bool
+	Live *bool `yaml:"-"`
 	// Reconnect is how many more times a live source tries to open a stream
 	// that failed or dropped, per outage: 0 means no retry, -1 forever.
 	// `conveyor run` uses DefaultReconnect.
-	Reconnect int
+	Reconnect int `yaml:"reconnect" usage:"reconnect attempts per outage for live streams (-1 = forever)"`
 	// Backoff is the first wait between reconnect attempts; it doubles up to
 	// MaxBackoff. Zero means 500 ms and 10 s.
-	Backoff, MaxBackoff time.Duration
+	Backoff, MaxBackoff time.Duration `yaml:"-"`
+	// MaxFrames stops every source after this many frames (0: all).
+	MaxFrames int64 `yaml:"max-frames" usage:"stop after this many frames per source (0 = all)"`
+}
+
+// DefaultOptions is what `conveyor run` starts from.
+func DefaultOptions() Options { return Options{Repeat: 1, Reconnect: DefaultReconnect} }
+
+// Validate checks the options a user sets, naming each by its option key.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Repeat < 0 || o.Repeat > 1_000_000 {
+		errs = append(errs, fmt.Errorf("repeat: %d is out of range: want 1 to 1000000", o.Repeat))
+	}
+	if o.Reconnect < -1 {
+		errs = append(errs, fmt.Errorf("reconnect: %d: want -1 (forever) or more", o.Reconnect))
+	}
+	if o.MaxFrames < 0 {
+		errs = append(errs, fmt.Errorf("max-frames: %d: want 0 (all) or more", o.MaxFrames))
+	}
+	return errors.Join(errs...)
 }
 
 // DefaultReconnect is how many reconnect attempts a live stream gets per
@@ -80,6 +100,14 @@ var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
 //
 // and any scheme added with Register (realsense://).
 func Open(uri string, opts Options) (pipeline.Source, error) {
+	src, err := open(uri, opts)
+	if err != nil || opts.MaxFrames <= 0 {
+		return src, err
+	}
+	return pipeline.Limit(src, opts.MaxFrames), nil
+}
+
+func open(uri string, opts Options) (pipeline.Source, error) {
 	if uri == "" {
 		return nil, errors.New("empty source")
 	}

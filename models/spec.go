@@ -109,15 +109,32 @@ type Decoder interface {
 
 // DecoderOptions tune a decoder; zero values take the spec's defaults.
 type DecoderOptions struct {
-	// ScoreThreshold keeps objects scoring at least this (0 < t <= 1).
-	ScoreThreshold float32
-	// NMSThreshold is the IoU above which the weaker box is dropped.
-	NMSThreshold float32
+	// ScoreThreshold keeps objects scoring at least this (0 < t <= 1); 0
+	// means the spec's default.
+	ScoreThreshold float32 `yaml:"score" usage:"score threshold (0 = the model's calibrated default)"`
+	// NMSThreshold is the IoU above which the weaker box is dropped; 0
+	// means the spec's default.
+	NMSThreshold float32 `yaml:"nms" usage:"NMS IoU threshold (0 = the model's default)"`
 	// MaxObjects caps the objects per frame after NMS (0: 5000).
-	MaxObjects int
+	MaxObjects int `yaml:"-"`
 	// MinSize drops objects whose box, in frame pixels, is narrower or
 	// shorter than this (DeepStream's detected-min-w/h); 0 keeps all.
-	MinSize float32
+	MinSize float32 `yaml:"min-size" usage:"drop detections smaller than this many pixels (width or height)"`
+}
+
+// Validate checks the thresholds, naming each by its option key.
+func (o DecoderOptions) Validate() error {
+	var errs []error
+	if o.ScoreThreshold < 0 || o.ScoreThreshold > 1 {
+		errs = append(errs, fmt.Errorf("score: %g is out of range: want 0 to 1", o.ScoreThreshold))
+	}
+	if o.NMSThreshold < 0 || o.NMSThreshold > 1 {
+		errs = append(errs, fmt.Errorf("nms: %g is out of range: want 0 to 1", o.NMSThreshold))
+	}
+	if o.MinSize < 0 || o.MinSize > 10000 {
+		errs = append(errs, fmt.Errorf("min-size: %g is out of range: want 0 to 10000", o.MinSize))
+	}
+	return errors.Join(errs...)
 }
 
 // NewDecoder makes a decoder for s. It fails on thresholds outside (0, 1].
@@ -359,6 +376,19 @@ func (s InputSize) String() string {
 
 // maxInputSide bounds input sizes (OpenCV and our buffers).
 const maxInputSide = 8192
+
+// UnmarshalText reads an input size as ParseInputSize does.
+func (s *InputSize) UnmarshalText(b []byte) error {
+	v, err := ParseInputSize(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// MarshalText writes the size as ParseInputSize reads it.
+func (s InputSize) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // ParseInputSize reads "" or "default" (the spec's), "frame", "N" (longer
 // side at most N, aspect kept) or "WxH".

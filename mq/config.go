@@ -15,27 +15,23 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// EnvURL is the environment variable read when no broker URL is given.
-const EnvURL = "CONVEYOR_AMQP_URL"
-
 // Endpoint says how to reach the broker. Publisher and Consume share it.
 type Endpoint struct {
-	// URL is amqp://user:pass@host:port/vhost or amqps://…; empty means the
-	// value of CONVEYOR_AMQP_URL. Percent-encode special characters in the
-	// user name and password.
-	URL string
+	// URL is amqp://user:pass@host:port/vhost or amqps://…. Percent-encode
+	// special characters in the user name and password.
+	URL string `yaml:"amqp" usage:"RabbitMQ broker: amqp[s]://user:pass@host:5672/vhost, or env to read CONVEYOR_AMQP_URL"`
 	// CAFile is a PEM file of CA certificates that sign the broker's
 	// certificate (amqps only); empty means the system pool.
-	CAFile string
+	CAFile string `yaml:"amqp-ca" usage:"PEM CA file for amqps://"`
 	// CertFile and KeyFile are a PEM client certificate and key for mutual
 	// TLS (amqps only); both or neither.
-	CertFile, KeyFile string
+	CertFile, KeyFile string `yaml:"-"`
 	// DialTimeout bounds one TCP connect plus the AMQP handshake; 0 means 5 s.
-	DialTimeout time.Duration
+	DialTimeout time.Duration `yaml:"-"`
 	// Heartbeat is the AMQP heartbeat interval; 0 means 10 s.
-	Heartbeat time.Duration
+	Heartbeat time.Duration `yaml:"-"`
 	// ConnectionName is shown by the broker's management UI; 0 means "conveyor".
-	ConnectionName string
+	ConnectionName string `yaml:"-"`
 }
 
 // endpoint is a resolved Endpoint: the URL with its secret, its redacted
@@ -50,10 +46,7 @@ type endpoint struct {
 func (e Endpoint) resolve() (*endpoint, error) {
 	raw := e.URL
 	if raw == "" {
-		raw = os.Getenv(EnvURL)
-	}
-	if raw == "" {
-		return nil, fmt.Errorf("mq: no broker URL: give one (--amqp) or set %s: %w", EnvURL, ErrBadURL)
+		return nil, fmt.Errorf("mq: no broker URL: %w", ErrBadURL)
 	}
 	ep := &endpoint{url: raw, redacted: RedactURL(raw)}
 	if u, err := url.Parse(raw); err == nil && u.User != nil {

@@ -25,6 +25,19 @@ func (p OutboxPolicy) String() string {
 	return "drop-oldest"
 }
 
+// MarshalText writes the policy's name.
+func (p OutboxPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy as ParseOutboxPolicy does.
+func (p *OutboxPolicy) UnmarshalText(b []byte) error {
+	v, err := ParseOutboxPolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // ParseOutboxPolicy reads "drop-oldest" (or "") and "drop-newest".
 func ParseOutboxPolicy(s string) (OutboxPolicy, error) {
 	switch s {
@@ -33,7 +46,7 @@ func ParseOutboxPolicy(s string) (OutboxPolicy, error) {
 	case "drop-newest":
 		return DropNewest, nil
 	}
-	return DropOldest, errors.New(`mq: outbox policy must be "drop-oldest" or "drop-newest", not "` + s + `"`)
+	return DropOldest, errors.New(`outbox-policy: "` + s + `": want drop-oldest or drop-newest`)
 }
 
 // message is one message on its way to the broker.

@@ -18,51 +18,74 @@ import (
 // Config configures a Publisher. The zero value of each field but Endpoint
 // has a sensible default.
 type Config struct {
-	Endpoint
+	Endpoint `yaml:",inline"`
 	// Exchange is where messages go; "" is AMQP's default exchange (routing
 	// key = queue name).
-	Exchange string
+	Exchange string `yaml:"exchange" usage:"topic exchange to publish to (declared if missing)"`
 	// ExchangeType is used when Declare is set; "" means "topic".
-	ExchangeType string
+	ExchangeType string `yaml:"-"`
 	// Declare makes the publisher declare Exchange (durable) on every
 	// connect. Without it the exchange must exist.
-	Declare bool
+	Declare bool `yaml:"-"`
 	// RoutingKey is the template WriteMessage routes by: {source} becomes
 	// the sanitised source name (SanitizeKey), {source_id} the source's
 	// index. "" means DefaultRoutingKey.
-	RoutingKey string
+	RoutingKey string `yaml:"routing-key" usage:"routing key template: {source}, {source_id}"`
 
 	// OutboxSize is how many messages wait while the broker is slow or away;
 	// 0 means 1000. OutboxPolicy says which one goes when it is full.
-	OutboxSize   int
-	OutboxPolicy OutboxPolicy
+	OutboxSize   int          `yaml:"outbox" usage:"messages kept while the broker is slow or away"`
+	OutboxPolicy OutboxPolicy `yaml:"outbox-policy" usage:"when the outbox is full: drop-oldest or drop-newest"`
 	// MaxInFlight caps the messages published but not yet confirmed; 0
 	// means 256.
-	MaxInFlight int
+	MaxInFlight int `yaml:"-"`
 	// MaxAttempts is how many times one message is published before a
 	// nack or a lost channel makes it count as dropped; 0 means 5.
-	MaxAttempts int
+	MaxAttempts int `yaml:"-"`
 	// MaxMessageSize is the largest body sent, in bytes; bigger ones are
 	// dropped (reason "too_large"). 0 means no limit of our own; the limit
 	// the broker reports when it refuses a message is learned and applied too.
-	MaxMessageSize int
+	MaxMessageSize int `yaml:"-"`
 
 	// StartTimeout is how long NewPublisher retries an unreachable broker;
 	// 0 means 10 s. Wrong credentials and a missing vhost fail at once.
-	StartTimeout time.Duration
+	StartTimeout time.Duration `yaml:"amqp-start-timeout" usage:"how long to retry an unreachable broker at start (0 = 10s)"`
 	// StartOffline makes NewPublisher succeed anyway when the broker stays
 	// unreachable for StartTimeout: the publisher keeps trying in the
 	// background, buffers what fits in the outbox and counts the rest as
 	// dropped.
-	StartOffline bool
+	StartOffline bool `yaml:"amqp-offline" usage:"start even if the broker stays unreachable; count what cannot be kept"`
 	// ReconnectMin and ReconnectMax bound the exponential back-off between
 	// reconnect attempts; 0 means 100 ms and 5 s.
-	ReconnectMin, ReconnectMax time.Duration
+	ReconnectMin, ReconnectMax time.Duration `yaml:"-"`
 	// ShutdownTimeout bounds how long Close waits for the outbox to drain
 	// and for outstanding confirms; 0 means 5 s.
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `yaml:"-"`
 	// AppID is the AMQP app-id property; "" means "conveyor".
-	AppID string
+	AppID string `yaml:"-"`
+}
+
+// DefaultConfig is what `conveyor run --amqp URL` starts from.
+func DefaultConfig() Config {
+	return Config{Exchange: "conveyor", RoutingKey: DefaultRoutingKey, OutboxSize: 1000, OutboxPolicy: DropOldest}
+}
+
+// Validate checks the options a user sets, naming each by its option key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.OutboxSize < 0 || c.OutboxSize > 10_000_000 {
+		errs = append(errs, fmt.Errorf("outbox: %d is out of range: want 1 to 10000000", c.OutboxSize))
+	}
+	if c.OutboxPolicy != DropOldest && c.OutboxPolicy != DropNewest {
+		errs = append(errs, fmt.Errorf("outbox-policy: %v: want drop-oldest or drop-newest", c.OutboxPolicy))
+	}
+	if c.StartTimeout < 0 {
+		errs = append(errs, fmt.Errorf("amqp-start-timeout: %s: want 0 or more", c.StartTimeout))
+	}
+	if err := checkTemplate(c.RoutingKey); err != nil {
+		errs = append(errs, fmt.Errorf("routing-key: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) setDefaults() {

@@ -20,9 +20,21 @@ const DefaultQueue = 2
 type LinkOptions struct {
 	// Policy for a full queue; Auto means DropOldest after a live source and
 	// Block everywhere else.
-	Policy Policy
+	Policy Policy `yaml:"policy" usage:"when a stage is busy: auto (drop-oldest after live sources, block for files), block or drop-oldest"`
 	// Queue is the link's capacity in frames; 0 means DefaultQueue.
-	Queue int
+	Queue int `yaml:"queue" usage:"frames each link holds (0 = 2)"`
+}
+
+// Validate checks the options, naming each by its option key.
+func (o LinkOptions) Validate() error {
+	var errs []error
+	if o.Policy < Auto || o.Policy > DropOldest {
+		errs = append(errs, fmt.Errorf("policy: %v: want auto, block or drop-oldest", o.Policy))
+	}
+	if o.Queue < 0 || o.Queue > 1024 {
+		errs = append(errs, fmt.Errorf("queue: %d is out of range: want 0 to 1024", o.Queue))
+	}
+	return errors.Join(errs...)
 }
 
 // Line is an assembly line: sources, then stages in order, then sinks, each

@@ -127,6 +127,19 @@ func (p Policy) String() string {
 	return "unknown"
 }
 
+// MarshalText writes the policy's name.
+func (p Policy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy as ParsePolicy does.
+func (p *Policy) UnmarshalText(b []byte) error {
+	v, err := ParsePolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // ParsePolicy reads "auto", "block" or "drop-oldest".
 func ParsePolicy(s string) (Policy, error) {
 	switch s {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks a conveyor --events file (docs/MESSAGES.md) line by line: each
+"""Checks a conveyor --jsonl file (docs/MESSAGES.md) line by line: each
 source has at most one end line and nothing after it, every `left` event is
 for a track that had appeared, and, with --complete, every source ended and
 every track that appeared has left. Prints counts; exits 1 on a violation.

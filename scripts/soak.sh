@@ -31,7 +31,7 @@ if ((churn > 0)); then api=(--api); fi
   -s "$v/head-pose-face-detection-female-and-male.mp4" -s "$v/face-demographics-walking-and-pause.mp4" \
   -s "$v/gocv_small_noface.mp4" -s "pattern://?width=640&height=480&fps=30&frames=-1" \
   --repeat 100000 --realtime --policy drop-oldest --input-size 320 --batch 4 --track --osd \
-  --out "$out/soak.mp4" --events "$out/events.jsonl" --http "127.0.0.1:$port" \
+  --out "$out/soak.mp4" --jsonl "$out/events.jsonl" --http "127.0.0.1:$port" \
   --duration "$dur" --summary-json "$out/summary.json" "${api[@]}" "$@" 2> "$out/stderr.log" &
 pid=$!
 base="http://127.0.0.1:$port"

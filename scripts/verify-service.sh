@@ -30,7 +30,7 @@ echo "verify-service: systemd-analyze verify: clean" >&2
 # 2. The example config, as installed.
 CONVEYOR_ASSETS=$tmp/root/usr/local/share/conveyor "$tmp/root/usr/local/bin/conveyor" run \
   --config "$tmp/root/etc/conveyor/config.yaml" --source 'pattern://?width=320&height=240&fps=30&frames=10' \
-  --events "$tmp/events.jsonl" >"$tmp/example.log" 2>&1 || { cat "$tmp/example.log" >&2; exit 1; }
+  --jsonl "$tmp/events.jsonl" >"$tmp/example.log" 2>&1 || { cat "$tmp/example.log" >&2; exit 1; }
 [ -e "$tmp/events.jsonl" ] || { echo "verify-service: the example config wrote no events file" >&2; exit 1; }
 echo "verify-service: example config loads and runs (10 pattern frames)" >&2
 

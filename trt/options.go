@@ -20,6 +20,16 @@ const (
 	INT8 Precision = "int8"
 )
 
+// UnmarshalText reads a precision as ParsePrecision does.
+func (p *Precision) UnmarshalText(b []byte) error {
+	v, err := ParsePrecision(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // ParsePrecision reads "fp32", "fp16" or "int8" ("" means fp32).
 func ParsePrecision(s string) (Precision, error) {
 	switch p := Precision(strings.ToLower(s)); p {
@@ -28,7 +38,7 @@ func ParsePrecision(s string) (Precision, error) {
 	case FP32, FP16, INT8:
 		return p, nil
 	}
-	return "", fmt.Errorf("trt: precision must be fp32, fp16 or int8, not %q", s)
+	return "", fmt.Errorf("precision: %q: want fp32, fp16 or int8", s)
 }
 
 // DefaultWorkspace is the builder's workspace limit when none is given:
@@ -39,47 +49,47 @@ const DefaultWorkspace int64 = 1 << 30
 // BuildOptions say how to build an engine from an ONNX file.
 type BuildOptions struct {
 	// ONNX is the model file.
-	ONNX string
+	ONNX string `yaml:"-"`
 	// Out is where Build writes the plan (and Out+".json", its metadata).
 	// Empty means the engine cache only.
-	Out string
+	Out string `yaml:"-"`
 	// Precision: FP32 when empty.
-	Precision Precision
+	Precision Precision `yaml:"precision" usage:"TensorRT precision: fp32, fp16 or int8"`
 	// CalibrationCache is an INT8 calibration cache file (as written by
 	// trtexec --calib or TensorRT's calibrators); required for INT8.
-	CalibrationCache string
+	CalibrationCache string `yaml:"-"`
 	// Batch is the optimization profile for a dynamic batch dimension
 	// (min:opt:max); the zero value means 1:1:1.
-	Batch BatchRange
+	Batch BatchRange `yaml:"-"`
 	// Shapes give the min/opt/max of inputs with other dynamic dimensions
 	// (height, width); see ParseShape.
-	Shapes []ShapeRange
+	Shapes []ShapeRange `yaml:"-"`
 	// Workspace caps the builder's scratch memory in bytes;
 	// 0 means DefaultWorkspace.
-	Workspace int64
+	Workspace int64 `yaml:"-"`
 	// TimingCache is the timing cache file, read before and written after
 	// a build; empty means one in CacheDir per TensorRT version and GPU.
-	TimingCache string
+	TimingCache string `yaml:"-"`
 	// CacheDir is the engine cache; empty means DefaultCacheDir().
-	CacheDir string
+	CacheDir string `yaml:"-"`
 	// Device is the CUDA device index.
-	Device int
+	Device int `yaml:"-"`
 	// Logf, when set, receives the one line that says a cached or given
 	// plan is rebuilt. The package logs nothing else.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `yaml:"-"`
 }
 
 // Options say which engine to open: a plan file, or an ONNX file whose
 // engine is built or taken from the cache.
 type Options struct {
-	BuildOptions
+	BuildOptions `yaml:",inline"`
 	// Engine is a plan file to load (conveyor engine build --out). If it
 	// was built by another TensorRT or GPU it is rebuilt from ONNX into the
 	// cache, unless NoRebuild is set or ONNX is empty.
-	Engine string
+	Engine string `yaml:"engine" usage:"TensorRT plan file (backend tensorrt; default: build or reuse the cached engine)"`
 	// NoRebuild turns an unusable plan into ErrStalePlan instead of a
 	// rebuild; a missing cache entry is still built.
-	NoRebuild bool
+	NoRebuild bool `yaml:"-"`
 }
 
 func (o *BuildOptions) precision() Precision {

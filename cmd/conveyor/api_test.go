@@ -34,7 +34,7 @@ func TestSourceAPI(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.RunContext(ctx, []string{"conveyor", "run", "--api", "--http", "127.0.0.1:0", "--progress", "never",
-			"--out", out, "--events", events, "--input-size", "320"})
+			"--out", out, "--jsonl", events, "--input-size", "320"})
 	}()
 	re := regexp.MustCompile(`live view on (http://127\.0\.0\.1:\d+/)`)
 	var base string

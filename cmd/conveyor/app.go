@@ -21,6 +21,9 @@ func newApp() *cli.App {
 		ErrWriter: os.Stderr,
 		// Errors are printed once, by main, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
+		// A source is one value even with commas in it (a GStreamer caps
+		// string: video/x-raw,width=1280).
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			runCommand(),
 			benchCommand(),

@@ -134,7 +134,7 @@ func TestBenchBadInput(t *testing.T) {
 		{"unknown mode", []string{"--source", clip, "--modes", "sequential,warp"}, `unknown mode "warp"`},
 		{"too few frames", []string{"--source", clip, "--frames", "3"}, "3 measured frames are too few to measure: want at least 10"},
 		{"negative warm-up", []string{"--source", clip, "--warmup", "-1"}, "warmup: -1"},
-		{"no source", []string{"--frames", "20"}, "source: at least one source is needed"},
+		{"no source", []string{"--frames", "20"}, "source: bench takes one video file, not 0 sources"},
 		{"two sources", []string{"--source", clip, "--source", clip}, "bench takes one video file, not 2 sources"},
 		{"zero rounds", []string{"--source", clip, "--rounds", "0"}, "rounds: 0: want 1 to 20"},
 		{"unknown replay", []string{"--source", clip, "--replay", "tape"}, `replay: "tape"`},

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conveyor-vision/conveyor/models"
+	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/trt"
 )
 
@@ -43,13 +44,13 @@ func TestEngineBuild(t *testing.T) {
 }
 
 func TestBackendChoice(t *testing.T) {
-	got, err := chooseBackend("auto")
+	got, err := chooseBackend(infer.AutoBackend)
 	require.NoError(t, err)
 	if trt.Built {
 		t.Skip("this binary has TensorRT: auto depends on the GPU")
 	}
-	assert.Equal(t, "opencv", got, "auto falls back to OpenCV without TensorRT")
-	_, err = chooseBackend("tensorrt")
+	assert.Equal(t, infer.OpenCVBackend, got, "auto falls back to OpenCV without TensorRT")
+	_, err = chooseBackend(infer.TensorRTBackend)
 	require.ErrorContains(t, err, "make trt")
 	_ = models.DefaultModel
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"image/color"
 	"log"
 	"strings"
 
@@ -22,26 +21,27 @@ import (
 	"github.com/conveyor-vision/conveyor/trt"
 )
 
-// built is a line made from a Config, with handles the summary needs.
+// built is a line made from a Config, with the handles the summary needs.
 type built struct {
+	cfg     Config
 	line    *pipeline.Line
 	sources []pipeline.Source
 	model   *infer.Model
-	backend string
+	backend infer.Backend
 	video   *sink.Video
 	// depthVideo is the colourised depth output (--depth-out), if any.
 	depthVideo *sink.Video
 	events     *sink.Messages
 	mq         *mq.Publisher
 	web        *web.Server
-	// mqLossOK: with --amqp-offline, messages left unconfirmed at the end are
-	// reported in the summary rather than failing the run.
-	mqLossOK bool
-	// after is closed once the line has finished (shared engine state).
+	// after is closed once the line has finished: what the line's stages
+	// use but do not own (the TensorRT engine, the web server).
 	after closer
+	// newEngine opens one inference engine for one worker.
+	newEngine func() (infer.Engine, error)
 }
 
-// closer is what build has opened so far, closed if a later step fails.
+// closer is a list of things to close, last opened first.
 type closer []interface{ Close() error }
 
 func (c closer) close() {
@@ -50,312 +50,247 @@ func (c closer) close() {
 	}
 }
 
-// detectorOptions turns the config into infer.Options.
-func detectorOptions(cfg Config) (infer.Options, error) {
-	size, err := models.ParseInputSize(cfg.InputSize)
-	if err != nil {
-		return infer.Options{}, err
-	}
-	return infer.Options{
-		Model: cfg.Model,
-		Spec:  cfg.ModelType,
-		Input: size,
-		Decoder: models.DecoderOptions{
-			ScoreThreshold: float32(cfg.Score),
-			NMSThreshold:   float32(cfg.NMS),
-			MinSize:        float32(cfg.MinSize),
-		},
-	}, nil
-}
-
-// chooseBackend resolves --backend auto and checks that the asked-for one
-// exists in this build.
-func chooseBackend(name string) (string, error) {
-	switch name {
-	case "opencv":
-		return name, nil
-	case "tensorrt":
-		if err := trt.Available(); err != nil {
-			return "", fmt.Errorf("backend tensorrt: %w", err)
-		}
-		return name, nil
-	}
-	if trt.Available() == nil {
-		return "tensorrt", nil
-	}
-	return "opencv", nil
-}
-
-// openSources opens every --source, in order.
-func openSources(cfg Config) ([]pipeline.Source, error) {
-	var out []pipeline.Source
-	for _, uri := range cfg.Sources {
-		src, err := openSource(cfg, uri)
-		if err != nil {
-			for _, s := range out {
-				_ = s.Close()
-			}
-			return nil, err
-		}
-		out = append(out, src)
-	}
-	return out, nil
-}
-
-// openSource opens one source as --source would (also for the HTTP API).
-func openSource(cfg Config, uri string) (pipeline.Source, error) {
-	src, err := camera.Open(uri, camera.Options{Repeat: cfg.Repeat, Realtime: cfg.Realtime, Reconnect: cfg.Reconnect})
-	if err != nil {
-		return nil, err
-	}
-	if cfg.MaxFrames > 0 {
-		src = pipeline.Limit(src, cfg.MaxFrames)
-	}
-	return src, nil
-}
-
 // build validates everything that can be validated (model, outputs,
 // sources) and assembles the line:
 //
-//	sources → preprocess → infer ×N → decode → blur → osd → sinks
+//	sources → preprocess → infer ×N → decode → depth → track → blur → osd → sinks
+//
+// Each step adds what it makes to the line at once, so that the line owns
+// it: if a later step fails, closing the line releases it.
 func build(ctx context.Context, cfg Config, quit func()) (*built, error) {
-	opts, err := detectorOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	backend, err := chooseBackend(cfg.Backend)
-	if err != nil {
-		return nil, err
-	}
-	model, err := infer.Open(opts)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Threads > 0 {
-		if err := infer.SetNumThreads(cfg.Threads); err != nil {
-			return nil, err
-		}
-	}
-	var opened closer
-	b := &built{line: pipeline.New(), model: model, backend: backend}
-	newEngine := func() (infer.Engine, error) { return model.NewEngine() }
-	if backend == "tensorrt" {
-		tm, err := openTensorRT(ctx, cfg, model)
-		if err != nil {
-			return nil, err
-		}
-		b.after = append(b.after, tm) // closed after the line: engines hold it
-		newEngine = func() (infer.Engine, error) { return tm.NewEngine() }
-	}
-
-	// Outputs first: a bad output path should fail before a camera opens.
-	var sinks []pipeline.Sink
-	if cfg.Out != "" {
-		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Out, SourceFPS: b.sourceFPS})
-		if err != nil {
-			return nil, err
-		}
-		opened = append(opened, v)
-		b.video = v
-		sinks = append(sinks, v)
-	}
-	if cfg.Events != "" {
-		j, err := sink.NewJSONL(cfg.Events, nil)
-		if err != nil {
-			opened.close()
-			return nil, err
-		}
-		filter := sink.AllFrames
-		if cfg.SkipEmpty {
-			filter = sink.WithObjects
-		}
-		m := sink.NewMessages(j, filter)
-		opened = append(opened, m)
-		b.events = m
-		sinks = append(sinks, m)
-	}
-	if cfg.AMQP != "" {
-		pub, err := openMQ(ctx, cfg)
-		if err != nil {
-			opened.close()
-			return nil, err
-		}
-		filter := sink.WithObjects
-		switch {
-		case cfg.PerEvent:
-			filter = sink.TrackChanges
-		case cfg.IncludeEmpty:
-			filter = sink.AllFrames
-		}
-		s := sink.NewMessages(pub, filter)
-		opened = append(opened, s)
-		b.mq, b.mqLossOK = pub, cfg.AMQPOffline
-		sinks = append(sinks, s)
-	}
-	if cfg.DepthOut != "" {
-		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.DepthOut, SourceFPS: b.sourceFPS})
-		if err != nil {
-			opened.close()
-			return nil, fmt.Errorf("depth-out: %w", err)
-		}
-		col, err := depth.NewColorizer(float32(cfg.DepthRange))
-		if err != nil {
-			_ = v.Close()
-			opened.close()
-			return nil, err
-		}
-		dv := depth.NewVideoSink(col, v)
-		b.depthVideo = v
-		opened = append(opened, dv)
-		sinks = append(sinks, dv)
-	}
-	if cfg.Window {
-		w, err := sink.NewWindow("conveyor", cfg.Tile, quit)
-		if err != nil {
-			opened.close()
-			return nil, err
-		}
-		opened = append(opened, w)
-		sinks = append(sinks, w)
-	}
-
-	sources, err := openSources(cfg)
-	if err != nil {
-		opened.close()
-		return nil, err
-	}
-	b.sources = sources
-	policy, _ := pipeline.ParsePolicy(cfg.Policy)
-	sourceLink := pipeline.LinkOptions{Policy: policy, Queue: cfg.Queue}
-	for _, s := range sources {
-		b.line.AddSource(s, sourceLink)
-	}
+	b := &built{cfg: cfg, line: pipeline.New()}
 	// With --api the line serves sources that come and go: it runs until
 	// stopped, not until its sources end.
-	b.line.KeepAlive = cfg.API
-
-	// Stages. Each constructor's Processor is closed by the line once added;
-	// until then, by us.
-	link := pipeline.LinkOptions{Queue: cfg.Queue}
-	// With TensorRT and the CUDA kernels, preprocessing happens on the GPU
-	// inside the inference stage: a frame crosses the bus once.
-	gpu := backend == "tensorrt" && trt.FramesBuilt
-	if !gpu {
-		pre, err := model.NewPreprocess()
-		if err != nil {
-			b.abandon(opened)
+	b.line.KeepAlive = cfg.Run.API
+	steps := []func(context.Context) error{
+		b.openModel,
+		func(ctx context.Context) error { return b.addOutputs(ctx, quit) }, // before the sources: a bad path fails before a camera opens
+		b.addSources,
+		b.addDetection,
+		b.addPost,
+		b.addWeb, // last: the web server probes every stage that exists now
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			_ = b.line.Close()
+			b.after.close()
 			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// openModel checks the model and picks the backend that runs it.
+func (b *built) openModel(ctx context.Context) error {
+	backend, err := chooseBackend(b.cfg.Detect.Backend)
+	if err != nil {
+		return err
+	}
+	model, err := infer.Open(b.cfg.Detect)
+	if err != nil {
+		return err
+	}
+	if t := b.cfg.Detect.Threads; t > 0 {
+		if err := infer.SetNumThreads(t); err != nil {
+			return err
+		}
+	}
+	b.model, b.backend = model, backend
+	b.newEngine = func() (infer.Engine, error) { return model.NewEngine() }
+	if backend == infer.TensorRTBackend {
+		tm, err := openTensorRT(ctx, b.cfg, model)
+		if err != nil {
+			return err
+		}
+		b.after = append(b.after, tm) // closed after the line: engines hold it
+		b.newEngine = func() (infer.Engine, error) { return tm.NewEngine() }
+	}
+	return nil
+}
+
+// addOutputs opens every output the config asks for, in the order frames
+// are written to them.
+func (b *built) addOutputs(ctx context.Context, quit func()) error {
+	cfg := b.cfg
+	if cfg.Video.Path != "" {
+		o := cfg.Video
+		o.SourceFPS = b.sourceFPS
+		v, err := sink.NewVideo(o)
+		if err != nil {
+			return err
+		}
+		b.video = v
+		b.line.AddSink(v)
+	}
+	if cfg.Run.JSONL != "" {
+		j, err := sink.NewJSONL(cfg.Run.JSONL, nil)
+		if err != nil {
+			return err
+		}
+		b.events = sink.NewMessages(j, cfg.Run.JSONLFrames)
+		b.line.AddSink(b.events)
+	}
+	if cfg.AMQP.URL != "" {
+		pub, err := openMQ(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		b.mq = pub
+		b.line.AddSink(sink.NewMessages(pub, cfg.Run.AMQPFrames))
+	}
+	if cfg.Depth.Out != "" {
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Depth.Out, SourceFPS: b.sourceFPS})
+		if err != nil {
+			return fmt.Errorf("depth-out: %w", err)
+		}
+		col, err := depth.NewColorizer(cfg.Depth.Range)
+		if err != nil {
+			_ = v.Close()
+			return err
+		}
+		b.depthVideo = v
+		b.line.AddSink(depth.NewVideoSink(col, v))
+	}
+	if cfg.Run.Window {
+		w, err := sink.NewWindow("conveyor", cfg.Run.Tile, quit)
+		if err != nil {
+			return err
+		}
+		b.line.AddSink(w)
+	}
+	return nil
+}
+
+// sourceLink is the link every source gets.
+func (b *built) sourceLink() pipeline.LinkOptions { return b.cfg.Link }
+
+// addSources opens every --source, in order.
+func (b *built) addSources(context.Context) error {
+	for _, uri := range b.cfg.Run.Sources {
+		src, err := camera.Open(uri, b.cfg.Sources)
+		if err != nil {
+			return err
+		}
+		b.sources = append(b.sources, src)
+		b.line.AddSource(src, b.sourceLink())
+	}
+	return nil
+}
+
+// addDetection adds preprocess, inference (N workers, or batches) and
+// decode. With TensorRT and the CUDA kernels, preprocessing happens on the
+// GPU inside the inference stage: a frame crosses the bus once.
+func (b *built) addDetection(context.Context) error {
+	link := pipeline.LinkOptions{Queue: b.cfg.Link.Queue}
+	gpu := b.backend == infer.TensorRTBackend && trt.FramesBuilt
+	if !gpu {
+		pre, err := b.model.NewPreprocess()
+		if err != nil {
+			return err
 		}
 		b.line.AddStage("preprocess", link, pre)
 	}
-	var engines []infer.Engine
-	for i := 0; i < cfg.InferWorkers; i++ {
-		e, err := newEngine()
-		if err != nil {
-			for _, e := range engines {
-				_ = e.Close()
-			}
-			b.abandon(opened)
-			return nil, err
+	workers := max(b.cfg.Detect.Workers, 1)
+	single := make([]pipeline.Processor, 0, workers)
+	batch := make([]pipeline.BatchProcessor, 0, workers)
+	closeAll := func() {
+		for _, w := range single {
+			_ = w.Close()
 		}
-		engines = append(engines, e)
 	}
-	// Each worker takes over its engine: closing the worker closes it.
-	single := make([]pipeline.Processor, 0, len(engines))
-	batch := make([]pipeline.BatchProcessor, 0, len(engines))
-	name := "infer"
-	for i, e := range engines {
+	for range workers {
+		e, err := b.newEngine()
+		if err != nil {
+			closeAll()
+			return err
+		}
+		// Each worker takes over its engine: closing the worker closes it.
 		if gpu {
-			name = "gpu-infer"
 			fe, _ := e.(infer.FrameEngine)
-			g, err := infer.NewGPUInfer(model.Spec, model.Input, fe)
+			g, err := infer.NewGPUInfer(b.model.Spec, b.model.Input, fe)
 			if err != nil {
-				for _, e := range engines[i:] {
-					_ = e.Close()
-				}
-				for _, w := range single {
-					_ = w.Close()
-				}
-				b.abandon(opened)
-				return nil, err
+				_ = e.Close()
+				closeAll()
+				return err
 			}
 			single, batch = append(single, g), append(batch, g)
 			continue
 		}
 		single, batch = append(single, infer.NewInfer(e)), append(batch, infer.NewBatchInfer(e))
 	}
-	if cfg.Batch > 1 {
-		b.line.AddBatchStage(name, pipeline.BatchOptions{LinkOptions: link, Max: cfg.Batch, Timeout: cfg.BatchTimeout}, batch...)
+	if n := b.cfg.Detect.Batch; n > 1 {
+		b.line.AddBatchStage("infer", pipeline.BatchOptions{LinkOptions: link, Max: n, Timeout: b.cfg.Detect.BatchTimeout}, batch...)
 	} else {
-		b.line.AddStage(name, link, single...)
+		b.line.AddStage("infer", link, single...)
 	}
-	dec, err := model.NewDecode()
+	dec, err := b.model.NewDecode()
 	if err != nil {
-		b.abandon(opened)
-		return nil, err
+		return err
 	}
 	b.line.AddStage("decode", link, dec)
-	if cfg.MaxDistance > 0 || hasDepth(cfg.Sources) || cfg.API {
-		dp, err := depth.New(depth.Options{MaxDistance: float32(cfg.MaxDistance)})
+	return nil
+}
+
+// addPost adds what follows detection: depth, tracking, blur, OSD.
+func (b *built) addPost(context.Context) error {
+	cfg := b.cfg
+	link := pipeline.LinkOptions{Queue: cfg.Link.Queue}
+	if cfg.Depth.MaxDistance > 0 || hasDepth(cfg.Run.Sources) || cfg.Run.API {
+		dp, err := depth.New(cfg.Depth)
 		if err != nil {
-			b.abandon(opened)
-			return nil, err
+			return err
 		}
 		b.line.AddStage("depth", link, dp)
 	}
-	if cfg.Track {
-		tr, err := track.New(track.Options{IoU: cfg.TrackIoU, MinHits: cfg.TrackMinHits, MaxAge: cfg.TrackMaxAge})
+	if cfg.Run.Track {
+		tr, err := track.New(cfg.Track)
 		if err != nil {
-			b.abandon(opened)
-			return nil, err
+			return err
 		}
 		b.line.AddStage("track", link, tr) // one worker: tracks are per source, in order
 	}
-	mode, _ := post.ParseBlurMode(cfg.Blur)
-	if mode != post.NoBlur {
-		blur, err := post.NewBlur(post.BlurOptions{
-			Mode: mode, Ellipse: cfg.BlurShape == "ellipse", Pad: float32(cfg.BlurPad),
-			Strength: 0.5, Blocks: 8, Color: color.RGBA{0, 0, 0, 0},
-		})
+	if cfg.Blur.Mode != post.NoBlur {
+		blur, err := post.NewBlur(cfg.Blur)
 		if err != nil {
-			b.abandon(opened)
-			return nil, err
+			return err
 		}
 		b.line.AddStage("blur", link, blur)
 	}
-	if cfg.OSD {
+	if cfg.Run.OSD {
 		b.line.AddStage("osd", link, post.NewOSD(post.OSDOptions{Boxes: true, Labels: true, Landmarks: true, FPS: true}))
 	}
-	b.line.AddSink(sinks...)
-	if cfg.HTTP != "" {
-		// Last: the web server probes every stage that exists now.
-		var collectors []prometheus.Collector
-		if m := matsCollector(); m != nil {
-			collectors = append(collectors, m)
-		}
-		if b.mq != nil {
-			collectors = append(collectors, mqCollector(b.mq))
-		}
-		o := web.Options{
-			Addr: cfg.HTTP, StreamFPS: cfg.HTTPFPS, Quality: cfg.HTTPQuality, StreamWidth: cfg.HTTPWidth,
-			Title: "conveyor", Collectors: collectors,
-		}
-		if cfg.API {
-			o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
-				src, err := openSource(cfg, uri)
-				return src, sourceLink, err
-			}
-		}
-		srv, err := web.New(b.line, o)
-		if err != nil {
-			b.abandon(opened)
-			return nil, fmt.Errorf("http: %w", err)
-		}
-		b.web = srv
-		b.after = append(b.after, srv)
-		b.line.AddSink(srv.Sink())
+	return nil
+}
+
+// addWeb starts the web server (--http): the live view, /metrics,
+// /healthz and, with --api, the source API.
+func (b *built) addWeb(context.Context) error {
+	if b.cfg.Web.Addr == "" {
+		return nil
 	}
-	return b, nil
+	var collectors []prometheus.Collector
+	if m := matsCollector(); m != nil {
+		collectors = append(collectors, m)
+	}
+	if b.mq != nil {
+		collectors = append(collectors, mqCollector(b.mq))
+	}
+	o := b.cfg.Web
+	o.Title, o.Collectors = "conveyor", collectors
+	if b.cfg.Run.API {
+		o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
+			src, err := camera.Open(uri, b.cfg.Sources)
+			return src, b.sourceLink(), err
+		}
+	}
+	srv, err := web.New(b.line, o)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	b.web = srv
+	b.after = append(b.after, srv)
+	b.line.AddSink(srv.Sink())
+	return nil
 }
 
 // sourceFPS is a source's nominal frame rate (0 when unknown), for the
@@ -379,25 +314,30 @@ func hasDepth(sources []string) bool {
 	return false
 }
 
-// abandon releases what a failed build opened, the line's sources and
-// stages included.
-func (b *built) abandon(opened closer) {
-	opened.close()
-	_ = b.line.Close()
-	b.after.close()
+// chooseBackend resolves --backend auto and checks that the asked-for one
+// exists in this build.
+func chooseBackend(b infer.Backend) (infer.Backend, error) {
+	switch b {
+	case infer.OpenCVBackend:
+		return b, nil
+	case infer.TensorRTBackend:
+		if err := trt.Available(); err != nil {
+			return b, fmt.Errorf("backend tensorrt: %w", err)
+		}
+		return b, nil
+	}
+	if trt.Available() == nil {
+		return infer.TensorRTBackend, nil
+	}
+	return infer.OpenCVBackend, nil
 }
 
 // openTensorRT loads (building or reusing the cached engine) the model for
 // TensorRT, and makes the preprocess stage produce the engine's input size.
 func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Model, error) {
-	prec, err := trt.ParsePrecision(cfg.Precision)
-	if err != nil {
-		return nil, err
-	}
-	tm, err := trt.Load(ctx, trt.Options{
-		BuildOptions: trt.BuildOptions{ONNX: model.Path, Precision: prec, Logf: log.Printf},
-		Engine:       cfg.Engine,
-	})
+	o := cfg.TensorRT
+	o.ONNX, o.Logf = model.Path, log.Printf
+	tm, err := trt.Load(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -407,38 +347,26 @@ func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Mod
 	return tm, nil
 }
 
-// openMQ connects to RabbitMQ (retrying for --amqp-start-timeout) and makes
-// the publishing sink.
+// openMQ connects to RabbitMQ (retrying for --amqp-start-timeout).
 func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
-	url := cfg.AMQP
-	if url == "env" {
-		url = "" // mq reads CONVEYOR_AMQP_URL
-	}
-	policy, err := mq.ParseOutboxPolicy(cfg.OutboxPolicy)
+	c := cfg.AMQP
+	url, err := amqpURL(c.URL)
 	if err != nil {
 		return nil, err
 	}
-	pub, err := mq.NewPublisher(ctx, mq.Config{
-		Endpoint:     mq.Endpoint{URL: url, CAFile: cfg.AMQPCA},
-		Exchange:     cfg.Exchange,
-		Declare:      true,
-		RoutingKey:   cfg.RoutingKey,
-		OutboxSize:   cfg.Outbox,
-		OutboxPolicy: policy,
-		StartTimeout: cfg.AMQPStartTimeout,
-		StartOffline: cfg.AMQPOffline,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return pub, nil
+	c.URL, c.Declare = url, true
+	return mq.NewPublisher(ctx, c)
 }
 
-// warnings gathers what the sources report without failing (a truncated file).
+// warningSource is a source that reports problems it worked around (a
+// truncated file).
+type warningSource interface{ Warnings() []string }
+
+// warnings gathers what the sources report without failing.
 func (b *built) warnings() []string {
 	var out []string
 	for _, s := range b.sources {
-		if w, ok := s.(interface{ Warnings() []string }); ok {
+		if w, ok := s.(warningSource); ok {
 			out = append(out, w.Warnings()...)
 		}
 	}

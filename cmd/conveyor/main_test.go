@@ -143,7 +143,7 @@ func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
 	dir := t.TempDir()
 	out, events := filepath.Join(dir, "blurred.mp4"), filepath.Join(dir, "events.jsonl")
-	stderr, err := conveyor(t, "run", "--source", clip, "--out", out, "--events", events, "--summary-json", filepath.Join(dir, "s.json"))
+	stderr, err := conveyor(t, "run", "--source", clip, "--out", out, "--jsonl", events, "--summary-json", filepath.Join(dir, "s.json"))
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stderr, "56 frames")
 
@@ -199,7 +199,7 @@ func minOf(v []float64) float64 {
 
 func TestNoFaceClipHasNoDetections(t *testing.T) {
 	events := filepath.Join(t.TempDir(), "e.jsonl")
-	stderr, err := conveyor(t, "run", "--source", asset(t, "media/video/gocv_small_noface.mp4"), "--events", events, "--infer-workers", "2")
+	stderr, err := conveyor(t, "run", "--source", asset(t, "media/video/gocv_small_noface.mp4"), "--jsonl", events, "--infer-workers", "2")
 	require.NoError(t, err, stderr)
 	evs := readEvents(t, events)
 	require.Len(t, evs, 166)
@@ -215,7 +215,7 @@ func TestConfigFileAndFlagsOverride(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfg, []byte(`
 source:
   - `+asset(t, "media/video/face-demographics-walking-and-pause.mp4")+`
-events: `+events+`
+jsonl: `+events+`
 max-frames: 5
 blur: pixelate
 input-size: "320"
@@ -263,7 +263,7 @@ func TestBadInputGivesOneClearLine(t *testing.T) {
 		{"unwritable output", []string{"run", "-s", clip, "--out", filepath.Join(dir, "no", "such", "dir", "o.mp4")}, "does not exist"},
 		{"bad output extension", []string{"run", "-s", clip, "--out", filepath.Join(dir, "o.txt")}, "unknown extension"},
 		{"score out of range", []string{"run", "-s", clip, "--score", "1.5"}, "score: 1.5 is out of range"},
-		{"workers out of range", []string{"run", "-s", clip, "--infer-workers", "0"}, "infer-workers: 0 is out of range"},
+		{"workers out of range", []string{"run", "-s", clip, "--infer-workers", "65"}, "infer-workers: 65 is out of range"},
 		{"bad blur", []string{"run", "-s", clip, "--blur", "smear"}, "blur:"},
 		{"bad input size", []string{"run", "-s", clip, "--input-size", "huge"}, "input-size"},
 		{"tensorrt not built", []string{"run", "-s", clip, "--backend", "tensorrt"}, "tensorrt"},
@@ -314,7 +314,7 @@ func TestSIGINTDrainsAndFinalizes(t *testing.T) {
 	require.NoError(t, build.Run())
 
 	out, events := filepath.Join(dir, "o.mp4"), filepath.Join(dir, "e.jsonl")
-	cmd := exec.Command(bin, "run", "-s", "pattern://?width=320&height=240&fps=30&frames=-1", "--out", out, "--events", events)
+	cmd := exec.Command(bin, "run", "-s", "pattern://?width=320&height=240&fps=30&frames=-1", "--out", out, "--jsonl", events)
 	cmd.Env = append(os.Environ(), "CONVEYOR_ASSETS="+filepath.Dir(filepath.Dir(filepath.Dir(asset(t, models.DefaultModel)))))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -44,7 +44,7 @@ func TestManySourcesWithBatching(t *testing.T) {
 		"pattern://?width=320&height=240&fps=0&frames=25",                    // 25 frames
 	}
 	want := []int{56, 41, 166, 25}
-	args := []string{"run", "--batch", "4", "--batch-timeout", "10ms", "--events", events, "--out", filepath.Join(dir, "o.mp4")}
+	args := []string{"run", "--batch", "4", "--batch-timeout", "10ms", "--jsonl", events, "--out", filepath.Join(dir, "o.mp4")}
 	for _, c := range clips {
 		args = append(args, "-s", c)
 	}

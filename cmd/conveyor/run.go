@@ -28,11 +28,14 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "run the line: detect faces in every source, blur them, write the outputs",
 		Description: `Examples:
-   conveyor run --source clip.mp4 --out blurred.mp4 --events events.jsonl
-   conveyor run --source rtsp://cam/stream --reconnect -1 --events - --osd --window
-   conveyor run --config conveyor.yaml --source v4l2:///dev/video0`,
-		Flags:  runFlags(),
-		Action: runAction,
+   conveyor run --source clip.mp4 --out blurred.mp4 --jsonl events.jsonl
+   conveyor run --source rtsp://cam/stream --reconnect -1 --jsonl - --osd --window
+   conveyor run --config conveyor.yaml --source v4l2:///dev/video0
+
+Every option is also a key of the --config file (docs/CONFIG.md).`,
+		Flags:        runFlags(),
+		Action:       runAction,
+		OnUsageError: unknownFlag,
 	}
 }
 
@@ -46,9 +49,9 @@ func runAction(c *cli.Context) error {
 	// second one ends the process at once.
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if cfg.Duration > 0 {
+	if cfg.Run.Duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		ctx, cancel = context.WithTimeout(ctx, cfg.Run.Duration)
 		defer cancel()
 	}
 	ctx, quit := context.WithCancel(ctx)
@@ -71,7 +74,7 @@ func runAction(c *cli.Context) error {
 	}
 	runErr := b.line.Run(ctx)
 	b.after.close()
-	if b.mqLossOK && errors.Is(runErr, mq.ErrUnconfirmed) && b.mq.Stats().Unconfirmed > 0 && onlyUnconfirmed(runErr) {
+	if cfg.AMQP.StartOffline && errors.Is(runErr, mq.ErrUnconfirmed) && b.mq.Stats().Unconfirmed > 0 && onlyUnconfirmed(runErr) {
 		runErr = nil // counted and printed in the summary
 	}
 	if bar != nil {
@@ -80,8 +83,8 @@ func runAction(c *cli.Context) error {
 	}
 	st := b.line.Stats()
 	printSummary(stderr, cfg, b, st)
-	if cfg.SummaryJSON != "" {
-		if err := writeSummaryJSON(cfg.SummaryJSON, b, st); err != nil && runErr == nil {
+	if cfg.Run.SummaryJSON != "" {
+		if err := writeSummaryJSON(cfg.Run.SummaryJSON, b, st); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -104,17 +107,17 @@ func onlyUnconfirmed(err error) bool {
 // newProgress makes a progress bar for file inputs when stderr is a
 // terminal (or --progress always).
 func newProgress(cfg Config, b *built, w io.Writer) *progressbar.ProgressBar {
-	if cfg.Progress == "never" {
+	if cfg.Run.Progress == ProgressNever {
 		return nil
 	}
-	if cfg.Progress == "auto" {
+	if cfg.Run.Progress == ProgressAuto {
 		f, ok := w.(*os.File)
 		if !ok || !term.IsTerminal(int(f.Fd())) {
 			return nil
 		}
 	}
 	total := int64(0)
-	if cfg.API {
+	if cfg.Run.API {
 		total = -1 // sources come and go: count frames, with no end in sight
 	}
 	for _, s := range b.sources {
@@ -125,8 +128,8 @@ func newProgress(cfg Config, b *built, w io.Writer) *progressbar.ProgressBar {
 		}
 		total += int64(n)
 	}
-	if cfg.MaxFrames > 0 && total >= 0 {
-		total = min(total, cfg.MaxFrames*int64(len(b.sources)))
+	if cfg.Sources.MaxFrames > 0 && total >= 0 {
+		total = min(total, cfg.Sources.MaxFrames*int64(len(b.sources)))
 	}
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
@@ -180,9 +183,9 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 			fmt.Fprintf(w, "conveyor: wrote %s (%d frames)\n", n, files[n])
 		}
 	}
-	if b.events != nil && cfg.Events != "-" {
+	if b.events != nil && cfg.Run.JSONL != "-" {
 		n := b.events.Counts()
-		fmt.Fprintf(w, "conveyor: wrote %s (%d frame messages, %d end-of-source)\n", cfg.Events, n.Frames, n.Ends)
+		fmt.Fprintf(w, "conveyor: wrote %s (%d frame messages, %d end-of-source)\n", cfg.Run.JSONL, n.Frames, n.Ends)
 	}
 	if b.mq != nil {
 		m := b.mq.Stats()
@@ -217,7 +220,7 @@ type Summary struct {
 }
 
 func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
-	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend, Stats: st, Warnings: b.warnings()}
+	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend.String(), Stats: st, Warnings: b.warnings()}
 	if b.video != nil {
 		s.Outputs = b.video.Files()
 	}

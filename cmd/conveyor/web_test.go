@@ -24,7 +24,7 @@ func TestTrackAndHTTP(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.Run([]string{"conveyor", "run", "-s", asset(t, "media/video/face-demographics-walking-and-pause.mp4"),
-			"--realtime", "--track", "--http", "127.0.0.1:0", "--events", events, "--osd"})
+			"--realtime", "--track", "--http", "127.0.0.1:0", "--jsonl", events, "--osd"})
 	}()
 	re := regexp.MustCompile(`live view on (http://127\.0\.0\.1:\d+/)`)
 	var base string

@@ -2,6 +2,7 @@ package depth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -16,17 +17,38 @@ type Options struct {
 	// Inner is the part of each box, around its centre, whose pixels are
 	// used: 0.6 keeps the central 60% of the width and of the height. 0
 	// means 0.6; 1 uses the whole box.
-	Inner float32
+	Inner float32 `yaml:"-"`
 	// Percentile of the valid depths that is reported, in (0, 100]. 0 means
 	// 50, the median; a low one (10) favours the nearest surface in the box.
-	Percentile float32
+	Percentile float32 `yaml:"-"`
 	// MinValid is the fraction of the measured pixels that must have depth
 	// for a distance to be given; below it Distance stays 0 (unknown). 0
 	// means 0.05.
-	MinValid float32
+	MinValid float32 `yaml:"-"`
 	// MaxDistance, when > 0, drops objects whose measured distance is beyond
 	// it (metres). Objects of unknown distance are kept.
-	MaxDistance float32
+	MaxDistance float32 `yaml:"max-distance" usage:"drop detections farther than this many metres (sources with depth; 0 = keep all)"`
+
+	// Out is a video file for the colourised depth of sources with depth
+	// (NewVideoSink); "" writes none. Range is the distance in metres that
+	// the colour map spans (blue = this far).
+	Out   string  `yaml:"depth-out" usage:"write the colourised depth of sources with depth to this video file"`
+	Range float32 `yaml:"depth-range" usage:"metres that span the depth colour map (blue = this far)"`
+}
+
+// DefaultOptions is what `conveyor run` starts from.
+func DefaultOptions() Options { return Options{Range: 4} }
+
+// Validate checks the options a user sets, naming each by its option key.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxDistance < 0 || o.MaxDistance > 1000 || math.IsNaN(float64(o.MaxDistance)) {
+		errs = append(errs, fmt.Errorf("max-distance: %g is out of range: want 0 to 1000 metres", o.MaxDistance))
+	}
+	if o.Range < 0 || o.Range > 1000 || math.IsNaN(float64(o.Range)) {
+		errs = append(errs, fmt.Errorf("depth-range: %g is out of range: want more than 0, at most 1000 metres", o.Range))
+	}
+	return errors.Join(errs...)
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -23,46 +23,82 @@ const (
 	NoBlur   BlurMode = "none"
 )
 
+// UnmarshalText reads a mode name.
+func (m *BlurMode) UnmarshalText(b []byte) error {
+	v, err := ParseBlurMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// BlurShape is the part of a (padded) box that is hidden.
+type BlurShape string
+
+// The shapes.
+const (
+	// Ellipse hides an ellipse inscribed in the box, which follows a
+	// face's contour.
+	Ellipse BlurShape = "ellipse"
+	// Rect hides the whole box.
+	Rect BlurShape = "rect"
+)
+
+// UnmarshalText reads ellipse or rect.
+func (s *BlurShape) UnmarshalText(b []byte) error {
+	switch v := BlurShape(b); v {
+	case Ellipse, Rect:
+		*s = v
+		return nil
+	}
+	return fmt.Errorf("%q: want ellipse or rect", b)
+}
+
 // ParseBlurMode reads a mode name.
 func ParseBlurMode(s string) (BlurMode, error) {
 	switch m := BlurMode(s); m {
 	case Gaussian, Pixelate, Solid, NoBlur:
 		return m, nil
 	}
-	return "", fmt.Errorf(`blur must be gaussian, pixelate, solid or none, not %q`, s)
+	return "", fmt.Errorf(`blur: %q: want gaussian, pixelate, solid or none`, s)
 }
 
 // BlurOptions configure Blur.
 type BlurOptions struct {
-	Mode BlurMode
-	// Ellipse hides an ellipse inscribed in the (padded) box, which follows
-	// the face's contour, instead of the whole rectangle.
-	Ellipse bool
+	// Mode is how a face is hidden; NoBlur leaves the blur stage out.
+	Mode BlurMode `yaml:"blur" usage:"how faces are hidden: gaussian, pixelate, solid or none"`
+	// Shape is the part of the (padded) box that is hidden; "" means the
+	// whole box.
+	Shape BlurShape `yaml:"blur-shape" usage:"ellipse (follows the face) or rect"`
 	// Pad grows each box by this fraction of its width and height on every
 	// side before blurring (0.1 = 10 %), so that hair and chin are covered.
-	Pad float32
+	Pad float32 `yaml:"blur-pad" usage:"grow each face box by this fraction before blurring"`
 	// Strength scales the effect: the Gaussian kernel is Strength × the face
 	// size (0.5 by default), pixelation uses Blocks blocks across the face.
-	Strength float32
-	Blocks   int
+	Strength float32 `yaml:"-"`
+	Blocks   int     `yaml:"-"`
 	// Color fills the face in Solid mode (black by default).
-	Color color.RGBA
+	Color color.RGBA `yaml:"-"`
 	// Labels limits blurring to objects with these labels; empty = all.
-	Labels []string
+	Labels []string `yaml:"-"`
 }
 
 // DefaultBlurOptions hide every face with an elliptical Gaussian blur.
 func DefaultBlurOptions() BlurOptions {
-	return BlurOptions{Mode: Gaussian, Ellipse: true, Pad: 0.15, Strength: 0.5, Blocks: 8}
+	return BlurOptions{Mode: Gaussian, Shape: Ellipse, Pad: 0.15, Strength: 0.5, Blocks: 8}
 }
 
-// Validate names the first option out of range.
+// Validate names the first option out of range by its option key.
 func (o BlurOptions) Validate() error {
 	if _, err := ParseBlurMode(string(o.Mode)); err != nil {
 		return err
 	}
+	if o.Shape != "" && o.Shape != Ellipse && o.Shape != Rect {
+		return fmt.Errorf("blur-shape: %q: want ellipse or rect", o.Shape)
+	}
 	if o.Pad < 0 || o.Pad > 2 {
-		return fmt.Errorf("blur pad %.2f: want 0 to 2", o.Pad)
+		return fmt.Errorf("blur-pad: %g is out of range: want 0 to 2", o.Pad)
 	}
 	if o.Mode == Gaussian && (o.Strength <= 0 || o.Strength > 4) {
 		return fmt.Errorf("blur strength %.2f: want more than 0, at most 4", o.Strength)
@@ -127,7 +163,7 @@ func (b *Blur) hide(img *gocv.Mat, r image.Rectangle) {
 	w, h := r.Dx(), r.Dy()
 	switch b.opts.Mode {
 	case Solid:
-		if b.opts.Ellipse {
+		if b.opts.Shape == Ellipse {
 			gocv.Ellipse(img, image.Pt(r.Min.X+w/2, r.Min.Y+h/2), image.Pt(w/2, h/2), 0, 0, 360, b.opts.Color, -1)
 		} else {
 			region.SetTo(gocv.NewScalar(float64(b.opts.Color.B), float64(b.opts.Color.G), float64(b.opts.Color.R), 0))
@@ -143,7 +179,7 @@ func (b *Blur) hide(img *gocv.Mat, r image.Rectangle) {
 		gocv.Resize(region, &b.small, image.Pt(bw, bh), 0, 0, gocv.InterpolationArea)
 		gocv.Resize(b.small, &b.tmp, image.Pt(w, h), 0, 0, gocv.InterpolationNearestNeighbor)
 	}
-	if !b.opts.Ellipse {
+	if b.opts.Shape != Ellipse {
 		b.tmp.CopyTo(&region)
 		return
 	}

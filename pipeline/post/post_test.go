@@ -65,16 +65,16 @@ func TestBlurHidesTheFaceAndNothingElse(t *testing.T) {
 		opts          BlurOptions
 		cornerChanges bool
 	}{
-		{BlurOptions{Mode: Gaussian, Ellipse: true, Pad: 0.15, Strength: 0.5}, false},
+		{BlurOptions{Mode: Gaussian, Shape: Ellipse, Pad: 0.15, Strength: 0.5}, false},
 		{BlurOptions{Mode: Gaussian, Pad: 0.15, Strength: 0.5}, true},
-		{BlurOptions{Mode: Pixelate, Ellipse: true, Pad: 0.15, Blocks: 8}, false},
+		{BlurOptions{Mode: Pixelate, Shape: Ellipse, Pad: 0.15, Blocks: 8}, false},
 		{BlurOptions{Mode: Pixelate, Pad: 0.15, Blocks: 8}, true},
-		{BlurOptions{Mode: Solid, Ellipse: true, Pad: 0.15}, false},
+		{BlurOptions{Mode: Solid, Shape: Ellipse, Pad: 0.15}, false},
 		{BlurOptions{Mode: Solid, Pad: 0.15}, true},
 	}
 	for _, tc := range cases {
 		name := string(tc.opts.Mode)
-		if tc.opts.Ellipse {
+		if tc.opts.Shape == Ellipse {
 			name += "/ellipse"
 		}
 		t.Run(name, func(t *testing.T) {
@@ -121,7 +121,7 @@ func TestBlurBoxesAtTheEdgeAndOutside(t *testing.T) {
 		{Label: "face", Box: meta.Rect{X: 10, Y: 10, W: 0, H: 0}},
 	}
 	for _, mode := range []BlurMode{Gaussian, Pixelate, Solid} {
-		b, err := NewBlur(BlurOptions{Mode: mode, Ellipse: true, Pad: 0.2, Strength: 0.5, Blocks: 4})
+		b, err := NewBlur(BlurOptions{Mode: mode, Shape: Ellipse, Pad: 0.2, Strength: 0.5, Blocks: 4})
 		require.NoError(t, err)
 		require.NoError(t, b.Process(context.Background(), f))
 		require.NoError(t, b.Close())

@@ -20,18 +20,18 @@ type VideoOptions struct {
 	// Path is the output file. With several sources, source N > 0 writes to
 	// the same name with "-N" before the extension, unless Path contains
 	// {source_id}, which is replaced by the id for every source.
-	Path string
+	Path string `yaml:"out" short:"o" usage:"output video file (.mp4, .mkv, .avi, .webm); one per source"`
 	// FPS gives each source's frame rate, indexed by source id; missing or 0
 	// means 25.
-	FPS []float64
+	FPS []float64 `yaml:"-"`
 	// SourceFPS, when set, gives a source's frame rate when its file opens
 	// (its first frame), before FPS: for sources attached while the line
 	// runs, pass a lookup in Line.Sources (SourceStatus.FPS). 0 falls back
 	// to FPS. It is called on the sink's goroutine.
-	SourceFPS func(sourceID int) float64
+	SourceFPS func(sourceID int) float64 `yaml:"-"`
 	// Codec is a FOURCC; empty picks one from the extension (avc1 for .mp4,
 	// falling back to mp4v; MJPG for .avi; VP80 for .webm; avc1 for .mkv).
-	Codec string
+	Codec string `yaml:"-"`
 }
 
 // Video writes each source's frames to a video file. The file is written

@@ -13,27 +13,27 @@ import (
 type Options struct {
 	// IoU is the least intersection-over-union between a track's predicted
 	// box and a detection for them to match; 0 means 0.3 (SORT's value).
-	IoU float64
+	IoU float64 `yaml:"track-iou" usage:"least IoU between a track's predicted box and a detection to match them"`
 	// MinHits is how many consecutive frames a new object must be detected
 	// before it gets an id and a TrackAppeared event; 0 means 3. 1 confirms
 	// on the first detection.
-	MinHits int
+	MinHits int `yaml:"track-min-hits" usage:"frames an object must be detected in a row before it gets an id"`
 	// MaxAge is how many frames a confirmed track may go unseen (occlusion,
 	// a missed detection) before it is dropped with a TrackLeft event; 0
 	// means 30 (one second at 30 FPS). Use -1 for none: drop at the first miss.
-	MaxAge int
+	MaxAge int `yaml:"track-max-age" usage:"frames a track may go unseen before it leaves (-1 = leave at the first miss)"`
 	// Alpha and Beta are the alpha-beta filter's gains for position and
 	// velocity, in (0, 1]; 0 means 0.7 and 0.3: detections are precise to a
 	// few pixels, so the filter trusts them and follows changes of speed
 	// within a few frames.
-	Alpha, Beta float64
+	Alpha, Beta float64 `yaml:"-"`
 	// AnyClass matches detections to tracks of another ClassID too; by
 	// default a face never continues a person's track.
-	AnyClass bool
+	AnyClass bool `yaml:"-"`
 	// MaxTracks bounds the tracks of one source (and so the cost of the
 	// assignment, cubic in it); detections beyond it stay untracked. 0 means
 	// 256.
-	MaxTracks int
+	MaxTracks int `yaml:"-"`
 	// SourceTimeout, when above 0, frees a source's state when it has sent
 	// no frame for this long: a safety net for a tracker used outside a
 	// pipeline.Line whose sources end without EndSource or Forget. Its tracks
@@ -41,10 +41,35 @@ type Options struct {
 	// a line: the line always calls EndSource, which reports them, and a
 	// camera that is silent for a while (an RTSP source reconnecting) keeps
 	// its tracks.
-	SourceTimeout time.Duration
+	SourceTimeout time.Duration `yaml:"-"`
+}
+
+// DefaultOptions returns the options a zero Options stands for.
+func DefaultOptions() Options {
+	o, _ := Options{}.withDefaults()
+	return o
+}
+
+// Validate checks the options a user sets, naming each by its option key;
+// zero values stand for the defaults.
+func (o Options) Validate() error {
+	var errs []error
+	if o.IoU < 0 || o.IoU > 1 {
+		errs = append(errs, fmt.Errorf("track-iou: %g is out of range: want more than 0, at most 1", o.IoU))
+	}
+	if o.MinHits < 0 || o.MinHits > 1000 {
+		errs = append(errs, fmt.Errorf("track-min-hits: %d is out of range: want 1 to 1000", o.MinHits))
+	}
+	if o.MaxAge < -1 || o.MaxAge > 100000 {
+		errs = append(errs, fmt.Errorf("track-max-age: %d is out of range: want -1 to 100000", o.MaxAge))
+	}
+	return errors.Join(errs...)
 }
 
 func (o Options) withDefaults() (Options, error) {
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("track: %w", err)
+	}
 	if o.IoU == 0 {
 		o.IoU = 0.3
 	}
@@ -67,10 +92,6 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxTracks = 256
 	}
 	switch {
-	case o.IoU < 0 || o.IoU > 1:
-		return o, fmt.Errorf("track: iou %g is not in [0, 1]", o.IoU)
-	case o.MinHits < 0:
-		return o, fmt.Errorf("track: min hits %d is negative", o.MinHits)
 	case o.Alpha < 0 || o.Alpha > 1:
 		return o, fmt.Errorf("track: alpha %g is not in (0, 1]", o.Alpha)
 	case o.Beta < 0 || o.Beta > 1:

@@ -403,8 +403,9 @@ func TestOptions(t *testing.T) {
 		err  string
 	}{
 		{"defaults", Options{}, ""},
-		{"iou above 1", Options{IoU: 1.5}, "iou 1.5"},
-		{"negative min hits", Options{MinHits: -2}, "min hits -2"},
+		{"iou above 1", Options{IoU: 1.5}, "track-iou: 1.5 is out of range"},
+		{"negative min hits", Options{MinHits: -2}, "track-min-hits: -2 is out of range"},
+		{"max age", Options{MaxAge: -2}, "track-max-age: -2 is out of range"},
 		{"alpha", Options{Alpha: 2}, "alpha 2"},
 		{"beta", Options{Beta: -1}, "beta -1"},
 		{"max tracks", Options{MaxTracks: -1}, "max tracks -1"},
@@ -420,6 +421,7 @@ func TestOptions(t *testing.T) {
 			require.NoError(t, err)
 			o := tr.Options()
 			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, Alpha: 0.7, Beta: 0.3, MaxTracks: 256}, o)
+			assert.Equal(t, DefaultOptions(), o, "DefaultOptions is what the zero value stands for")
 			require.NoError(t, tr.Close())
 			require.NoError(t, tr.Close(), "idempotent")
 			assert.ErrorIs(t, tr.process(&frame{}), ErrClosed)

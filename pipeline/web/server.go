@@ -28,33 +28,61 @@ const DefaultAddr = "127.0.0.1:8080"
 type Options struct {
 	// Addr is host:port to listen on; "" means DefaultAddr, a port alone
 	// (":8080") means 127.0.0.1 too. Port 0 picks a free port (see Addr).
-	Addr string
+	// `conveyor run` starts the server only when --http is set.
+	Addr string `yaml:"http" usage:"serve the live view, /metrics (Prometheus) and /healthz on this address (e.g. 127.0.0.1:8080)"`
 	// StreamFPS caps the frames a second encoded per stream; 0 means 10.
-	StreamFPS float64
+	StreamFPS float64 `yaml:"http-fps" usage:"most frames per second sent to each viewer"`
 	// Quality is the JPEG quality, 1 to 100; 0 means 80.
-	Quality int
+	Quality int `yaml:"http-quality" usage:"JPEG quality of the live view (1-100)"`
 	// StreamWidth scales wider frames down to this width before encoding;
-	// 0 means 960, -1 full size.
-	StreamWidth int
+	// 0 sends them as they are. DefaultOptions has 960.
+	StreamWidth int `yaml:"http-width" usage:"widest picture sent to viewers, in pixels (0 = as is)"`
 	// Stale is how long without a frame reaching the end of the line makes
 	// /healthz unhealthy; 0 means 5 s.
-	Stale time.Duration
+	Stale time.Duration `yaml:"-"`
 	// ShutdownTimeout bounds Close's graceful shutdown; 0 means 5 s.
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `yaml:"-"`
 	// Title heads the page; "" means "conveyor".
-	Title string
+	Title string `yaml:"-"`
 	// Collectors are registered with the metrics registry next to the
 	// line's own (as Register does).
-	Collectors []prometheus.Collector
+	Collectors []prometheus.Collector `yaml:"-"`
 	// OpenSource, when set, turns on the source API: POST /api/sources
 	// opens a URI with it and attaches the source to the line, DELETE
 	// /api/sources/{id} detaches one (see api.go). ctx is the request's: it
 	// bounds the opening only, never the source's life. When nil those two
 	// answer 403; GET /api/sources always works.
-	OpenSource func(ctx context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error)
+	OpenSource func(ctx context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) `yaml:"-"`
+}
+
+// DefaultOptions is what `conveyor run --http ADDR` starts from.
+func DefaultOptions() Options { return Options{StreamFPS: 10, Quality: 80, StreamWidth: 960} }
+
+// Validate checks the options a user sets, naming each by its option key;
+// zeros stand for the defaults.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Addr != "" {
+		if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("http: %q: want host:port, e.g. 127.0.0.1:8080", o.Addr))
+		}
+	}
+	if o.StreamFPS < 0 || o.StreamFPS > 120 {
+		errs = append(errs, fmt.Errorf("http-fps: %g is out of range: want more than 0, at most 120", o.StreamFPS))
+	}
+	if o.Quality < 0 || o.Quality > 100 {
+		errs = append(errs, fmt.Errorf("http-quality: %d is out of range: want 1 to 100", o.Quality))
+	}
+	if o.StreamWidth < 0 || (o.StreamWidth > 0 && o.StreamWidth < 16) || o.StreamWidth > 8192 {
+		errs = append(errs, fmt.Errorf("http-width: %d is out of range: want 0 (as is) or 16 to 8192", o.StreamWidth))
+	}
+	return errors.Join(errs...)
 }
 
 func (o Options) withDefaults() (Options, error) {
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("web: %w", err)
+	}
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
 	}
@@ -71,9 +99,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Quality == 0 {
 		o.Quality = 80
 	}
-	if o.StreamWidth == 0 {
-		o.StreamWidth = 960
-	}
 	if o.Stale == 0 {
 		o.Stale = 5 * time.Second
 	}
@@ -83,14 +108,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Title == "" {
 		o.Title = "conveyor"
 	}
-	switch {
-	case o.StreamFPS < 0 || o.StreamFPS > 120:
-		return o, fmt.Errorf("web: stream fps %g is not in (0, 120]", o.StreamFPS)
-	case o.Quality < 1 || o.Quality > 100:
-		return o, fmt.Errorf("web: jpeg quality %d is not in [1, 100]", o.Quality)
-	case o.StreamWidth < -1 || (o.StreamWidth > 0 && o.StreamWidth < 16):
-		return o, fmt.Errorf("web: stream width %d is too small (16 or more, or -1 for full size)", o.StreamWidth)
-	case o.Stale < 0:
+	if o.Stale < 0 {
 		return o, fmt.Errorf("web: stale %s is negative", o.Stale)
 	}
 	return o, nil

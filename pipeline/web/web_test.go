@@ -348,7 +348,7 @@ func readParts(t *testing.T, resp *http.Response, n int) []image.Point {
 }
 
 func TestMJPEG(t *testing.T) {
-	r := startLine(t, Options{StreamFPS: 30},
+	r := startLine(t, Options{StreamFPS: 30, StreamWidth: 960},
 		"pattern://?width=320&height=240&fps=30&frames=-1",
 		"pattern://?width=1280&height=720&fps=30&frames=-1")
 	tests := []struct {
@@ -384,7 +384,7 @@ func TestMJPEG(t *testing.T) {
 func TestSlowViewers(t *testing.T) {
 	line := pipeline.New()
 	line.AddSource(&stallSource{}, pipeline.LinkOptions{})
-	srv, err := New(line, Options{Addr: "127.0.0.1:0", StreamFPS: 120, StreamWidth: -1, Quality: 100, ShutdownTimeout: 300 * time.Millisecond})
+	srv, err := New(line, Options{Addr: "127.0.0.1:0", StreamFPS: 120, StreamWidth: 0, Quality: 100, ShutdownTimeout: 300 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, line.Close()) // only the server and its sink are used
 	sink := srv.Sink()
@@ -465,10 +465,11 @@ func TestOptions(t *testing.T) {
 		o    Options
 		err  string
 	}{
-		{"bad address", Options{Addr: "nonsense"}, "address"},
-		{"fps", Options{Addr: "127.0.0.1:0", StreamFPS: -1}, "stream fps"},
-		{"quality", Options{Addr: "127.0.0.1:0", Quality: 101}, "jpeg quality"},
-		{"width", Options{Addr: "127.0.0.1:0", StreamWidth: 4}, "stream width"},
+		{"bad address", Options{Addr: "nonsense"}, "http: \"nonsense\": want host:port"},
+		{"fps", Options{Addr: "127.0.0.1:0", StreamFPS: -1}, "http-fps: -1 is out of range"},
+		{"quality", Options{Addr: "127.0.0.1:0", Quality: 101}, "http-quality: 101 is out of range"},
+		{"width", Options{Addr: "127.0.0.1:0", StreamWidth: 4}, "http-width: 4 is out of range"},
+		{"width -1", Options{Addr: "127.0.0.1:0", StreamWidth: -1}, "http-width: -1 is out of range"},
 		{"port in use", Options{Addr: taken.Addr().String()}, "listen"},
 	}
 	for _, tc := range tests {

@@ -176,7 +176,7 @@ func (r *runner) python(ctx context.Context) (string, *pythonOut) {
 	if rep.Spec != "yunet-2022mar" {
 		return fmt.Sprintf("baseline.py decodes YuNet 2022mar only, the model is %s", rep.Spec), nil
 	}
-	if o.Blur.Mode != post.Gaussian || !o.Blur.Ellipse {
+	if o.Blur.Mode != post.Gaussian || o.Blur.Shape != post.Ellipse {
 		return fmt.Sprintf("baseline.py blurs with an elliptical Gaussian only, the bench's blur is %s", rep.Blur), nil
 	}
 	script, err := FindScript(o.Python.Script)

@@ -267,7 +267,7 @@ func (r *runner) loadSource() error {
 	blur := string(o.Blur.Mode)
 	if o.Blur.Mode != post.NoBlur {
 		shape := "rect"
-		if o.Blur.Ellipse {
+		if o.Blur.Shape == post.Ellipse {
 			shape = "ellipse"
 		}
 		blur = fmt.Sprintf("%s %s pad %.2f", o.Blur.Mode, shape, o.Blur.Pad)

@@ -157,7 +157,7 @@ func TestRunBadInput(t *testing.T) {
 		{"no modes", func(o *Options) { o.Modes = nil }, "no mode"},
 		{"missing source", func(o *Options) { o.Source = filepath.Join(t.TempDir(), "none.mp4") }, "no such file"},
 		{"source is a folder", func(o *Options) { o.Source = t.TempDir() }, "is a folder"},
-		{"bad blur", func(o *Options) { o.Blur.Pad = 9 }, "blur pad"},
+		{"bad blur", func(o *Options) { o.Blur.Pad = 9 }, "blur-pad"},
 		{"too many rounds", func(o *Options) { o.Rounds = 21 }, "rounds: 21"},
 		{"no report folder", func(o *Options) { o.Dir = "" }, "report: a folder is needed"},
 	}
