@@ -79,7 +79,7 @@ func TestFileSource(t *testing.T) {
 					assert.Greater(t, pts[i], pts[i-1], "timestamps increase, across repeats too")
 				}
 			}
-			assert.Empty(t, src.(interface{ Warnings() []string }).Warnings())
+			assert.Empty(t, src.(pipeline.Warner).Warnings())
 		})
 	}
 	assert.Equal(t, before, pipelinetest.MatCount(), "Mats balanced")
@@ -165,8 +165,8 @@ func TestImageFolderAndGlob(t *testing.T) {
 	numbers, _, w, h := readAll(t, src, 100)
 	assert.Len(t, numbers, 1)
 	assert.Equal(t, [2]int{640, 480}, [2]int{w, h})
-	require.Len(t, src.(interface{ Warnings() []string }).Warnings(), 1)
-	assert.Contains(t, src.(interface{ Warnings() []string }).Warnings()[0], "b.jpg")
+	require.Len(t, src.(pipeline.Warner).Warnings(), 1)
+	assert.Contains(t, src.(pipeline.Warner).Warnings()[0], "b.jpg")
 	assert.Equal(t, before, pipelinetest.MatCount())
 }
 

@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/conveyor-vision/conveyor/pipeline"
 )
 
@@ -207,31 +209,26 @@ func (c *capture) open() error {
 	return nil
 }
 
-// reconnect (re)opens a live stream with back-off.
+// reconnect (re)opens a live stream with back-off: the first attempt at
+// once, then waits that double from Options.Backoff up to MaxBackoff.
 func (c *capture) reconnect(ctx context.Context, why string) error {
-	attempts := c.opts.Reconnect
-	wait, maxWait := c.opts.Backoff, c.opts.MaxBackoff
-	if wait <= 0 {
-		wait = 500 * time.Millisecond
+	b := &backoff.ExponentialBackOff{
+		InitialInterval: cmp.Or(c.opts.Backoff, 500*time.Millisecond),
+		MaxInterval:     cmp.Or(c.opts.MaxBackoff, 10*time.Second),
+		Multiplier:      2,
 	}
-	if maxWait <= 0 {
-		maxWait = 10 * time.Second
+	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0)}
+	if n := c.opts.Reconnect; n >= 0 {
+		opts = append(opts, backoff.WithMaxTries(uint(n)+1))
 	}
-	var err error
-	for i := 0; attempts < 0 || i <= attempts; i++ {
-		if i > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			wait = min(2*wait, maxWait)
-		}
-		if err = c.open(); err == nil {
-			return nil
-		}
+	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, c.open() }, opts...)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
-	return fmt.Errorf("%w: gave up after %d attempts to %s (use --reconnect -1 to retry forever)", err, attempts+1, why)
+	return fmt.Errorf("%w: gave up after %d attempts to %s (use --reconnect -1 to retry forever)", err, c.opts.Reconnect+1, why)
 }
 
 func (c *capture) Info() pipeline.SourceInfo { return c.info }

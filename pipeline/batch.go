@@ -70,7 +70,7 @@ func (b *BatchSizes) add(n int) {
 	}
 }
 
-// Snapshot returns counts by batch size (index 0 is unused).
+// snapshot returns counts by batch size (index 0 is unused).
 func (b *BatchSizes) Snapshot() []int64 {
 	out := make([]int64, len(b.counts))
 	for i := range b.counts {

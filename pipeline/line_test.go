@@ -437,3 +437,34 @@ func TestStatsWhileRunning(t *testing.T) {
 	}
 	assert.EqualValues(t, 300, l.Stats().Frames)
 }
+
+// TestOnStageTimeReportsEveryStageOnce: the hook sees each stage's and the
+// sink's time for every frame (the same measurement as Stats), and never a
+// source's.
+func TestOnStageTimeReportsEveryStageOnce(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var slept time.Duration
+	l := New()
+	var released atomic.Int64
+	l.AddSource(&countSource{n: 20, released: &released}, LinkOptions{})
+	l.AddStage("work", LinkOptions{}, ProcessorFunc(jitter), ProcessorFunc(jitter))
+	l.AddStage("slow", LinkOptions{}, ProcessorFunc(func(context.Context, *Frame) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	}))
+	l.AddSink(&collectSink{})
+	l.OnStageTime = func(stage string, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[stage]++
+		if stage == "slow" {
+			slept += took
+		}
+	}
+	require.NoError(t, runWithDeadline(t, l, context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"work": 20, "slow": 20, "sink": 20}, calls)
+	assert.GreaterOrEqual(t, slept, 20*time.Millisecond, "the hook gets the time spent in Process")
+}

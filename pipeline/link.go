@@ -1,6 +1,89 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// DefaultQueue is how many frames a link holds when LinkOptions.Queue is 0.
+// Keep it small: a deep queue only adds latency, it never adds throughput.
+const DefaultQueue = 2
+
+// LinkOptions configure the link in front of a stage (or after a source).
+type LinkOptions struct {
+	// Policy for a full queue; Auto means DropOldest after a live source and
+	// Block everywhere else.
+	Policy Policy `yaml:"policy" usage:"when a stage is busy: auto (drop-oldest after live sources, block for files), block or drop-oldest"`
+	// Queue is the link's capacity in frames; 0 means DefaultQueue.
+	Queue int `yaml:"queue" usage:"frames each link holds (0 = 2)"`
+}
+
+// Validate checks the options, naming each by its option key.
+func (o LinkOptions) Validate() error {
+	var errs []error
+	if o.Policy < Auto || o.Policy > DropOldest {
+		errs = append(errs, fmt.Errorf("policy: %v: want auto, block or drop-oldest", o.Policy))
+	}
+	if o.Queue < 0 || o.Queue > 1024 {
+		errs = append(errs, fmt.Errorf("queue: %d is out of range: want 0 to 1024", o.Queue))
+	}
+	return errors.Join(errs...)
+}
+
+// Policy says what a link does when the stage after it is busy and its queue
+// is full.
+type Policy int
+
+const (
+	// Auto is the zero value: DropOldest after a live source, Block
+	// everywhere else.
+	Auto Policy = iota
+	// Block makes the sender wait: every frame comes out. Right for files.
+	Block
+	// DropOldest throws away the oldest queued frame to make room, and counts
+	// it: latency stays low and the newest picture wins. Right for live
+	// cameras.
+	DropOldest
+)
+
+func (p Policy) String() string {
+	switch p {
+	case Auto:
+		return "auto"
+	case Block:
+		return "block"
+	case DropOldest:
+		return "drop-oldest"
+	}
+	return "unknown"
+}
+
+// MarshalText writes the policy's name.
+func (p Policy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy as ParsePolicy does.
+func (p *Policy) UnmarshalText(b []byte) error {
+	v, err := ParsePolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// ParsePolicy reads "auto", "block" or "drop-oldest".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "auto", "":
+		return Auto, nil
+	case "block":
+		return Block, nil
+	case "drop-oldest", "drop":
+		return DropOldest, nil
+	}
+	return Auto, errors.New(`policy must be "auto", "block" or "drop-oldest", not "` + s + `"`)
+}
 
 // link is a bounded queue of frames between two stages, with a policy for a
 // full queue. The sender closes it; the receiver ranges over it.

@@ -11,7 +11,7 @@ import (
 // StageMetrics counts what one stage of the line did. The line keeps one per
 // stage (the sources and the sink stage included); read a consistent copy
 // with Snapshot. All methods are safe for concurrent use and allocate nothing.
-type StageMetrics struct {
+type stageMetrics struct {
 	name    string
 	workers int
 
@@ -30,6 +30,9 @@ type StageMetrics struct {
 	input atomic.Pointer[link] // the link in front of the stage, set by Run
 
 	batches *BatchSizes // batch stages only
+
+	// onTime is Line.OnStageTime, for stages and the sink; set by Run.
+	onTime func(stage string, took time.Duration)
 }
 
 // The latency histogram covers 1 µs to 10 min with 3 significant digits.
@@ -38,8 +41,8 @@ const (
 	histMax = int64(10 * time.Minute / time.Microsecond)
 )
 
-func newStageMetrics(name, kind string, workers int) *StageMetrics {
-	return &StageMetrics{
+func newStageMetrics(name, kind string, workers int) *stageMetrics {
+	return &stageMetrics{
 		name:    name,
 		kind:    kind,
 		workers: workers,
@@ -48,14 +51,17 @@ func newStageMetrics(name, kind string, workers int) *StageMetrics {
 }
 
 // queue is the number of frames waiting in front of the stage.
-func (m *StageMetrics) queue() int {
+func (m *stageMetrics) queue() int {
 	if l := m.input.Load(); l != nil {
 		return len(l.ch)
 	}
 	return 0
 }
 
-func (m *StageMetrics) observe(d time.Duration) {
+func (m *stageMetrics) observe(d time.Duration) {
+	if m.onTime != nil {
+		m.onTime(m.name, d)
+	}
 	m.busy.Add(int64(d))
 	us := d.Microseconds()
 	if us < histMin {
@@ -66,7 +72,7 @@ func (m *StageMetrics) observe(d time.Duration) {
 	m.mu.Unlock()
 }
 
-func (m *StageMetrics) sampleQueue() {
+func (m *stageMetrics) sampleQueue() {
 	q := int64(m.queue())
 	for {
 		old := m.maxQ.Load()
@@ -109,8 +115,8 @@ type StageStats struct {
 	BatchSizes []int64 `json:"batch_sizes,omitempty"`
 }
 
-// Snapshot copies the metrics.
-func (m *StageMetrics) Snapshot() StageStats {
+// snapshot copies the metrics.
+func (m *stageMetrics) snapshot() StageStats {
 	s := StageStats{
 		Name:     m.name,
 		Kind:     m.kind,
@@ -151,18 +157,18 @@ func (s StageStats) Utilization(wall time.Duration) float64 {
 
 // LatencyRecorder collects end-to-end latencies (capture to output) for the
 // run summary. Safe for concurrent use.
-type LatencyRecorder struct {
+type latencyRecorder struct {
 	mu sync.Mutex
 	h  *hdrhistogram.Histogram
 }
 
 // NewLatencyRecorder makes an empty recorder.
-func NewLatencyRecorder() *LatencyRecorder {
-	return &LatencyRecorder{h: hdrhistogram.New(histMin, histMax, 3)}
+func newLatencyRecorder() *latencyRecorder {
+	return &latencyRecorder{h: hdrhistogram.New(histMin, histMax, 3)}
 }
 
 // Record adds one latency.
-func (r *LatencyRecorder) Record(d time.Duration) {
+func (r *latencyRecorder) Record(d time.Duration) {
 	us := d.Microseconds()
 	if us < histMin {
 		us = histMin
@@ -173,15 +179,64 @@ func (r *LatencyRecorder) Record(d time.Duration) {
 }
 
 // Quantile returns the q-th percentile (0–100).
-func (r *LatencyRecorder) Quantile(q float64) time.Duration {
+func (r *latencyRecorder) Quantile(q float64) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return time.Duration(r.h.ValueAtQuantile(q)) * time.Microsecond
 }
 
 // Count is the number of latencies recorded.
-func (r *LatencyRecorder) Count() int64 {
+func (r *latencyRecorder) Count() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.h.TotalCount()
+}
+
+// Stats is a snapshot of a line's metrics.
+type Stats struct {
+	// Stages lists the sources, then the stages in order, then "sink".
+	Stages []StageStats `json:"stages"`
+	// Frames counts frames that left the line through the sinks.
+	Frames int64 `json:"frames"`
+	// Wall is the time from the start of Run to its end (or to now while it
+	// runs).
+	Wall time.Duration `json:"wall_ns"`
+	// FPS is Frames / Wall.
+	FPS float64 `json:"fps"`
+	// Latency percentiles, capture to the last sink.
+	LatencyP50 time.Duration `json:"latency_p50_ns"`
+	LatencyP90 time.Duration `json:"latency_p90_ns"`
+	LatencyP99 time.Duration `json:"latency_p99_ns"`
+}
+
+// Stats returns the line's metrics so far; safe to call while it runs.
+func (l *Line) Stats() Stats {
+	var st Stats
+	l.mu.Lock()
+	for _, s := range l.sources {
+		st.Stages = append(st.Stages, s.statsLocked())
+	}
+	l.mu.Unlock()
+	for _, n := range l.stages {
+		st.Stages = append(st.Stages, n.metrics.snapshot())
+	}
+	sink := l.sinkNode().metrics.snapshot()
+	st.Stages = append(st.Stages, sink)
+	st.Frames = sink.Out
+	l.mu.Lock()
+	start, end := l.started, l.ended
+	l.mu.Unlock()
+	if !start.IsZero() {
+		if end.IsZero() {
+			end = clock()
+		}
+		st.Wall = end.Sub(start)
+	}
+	if st.Wall > 0 {
+		st.FPS = float64(st.Frames) / st.Wall.Seconds()
+	}
+	st.LatencyP50 = l.latency.Quantile(50)
+	st.LatencyP90 = l.latency.Quantile(90)
+	st.LatencyP99 = l.latency.Quantile(99)
+	return st
 }

@@ -70,13 +70,6 @@ type SourceStatus struct {
 	Dropped int64 `json:"dropped"`
 }
 
-// ErrNoSource is returned by Detach for an id the line never had.
-var ErrNoSource = errors.New("pipeline: no such source")
-
-// ErrLineStopped is returned by Attach once the line has stopped taking
-// sources (it has ended, or a stop is draining it).
-var ErrLineStopped = errors.New("pipeline: line has stopped")
-
 // Attach adds a source to the line and returns its id: the SourceID of its
 // frames. Ids are never reused: they count 0, 1, 2, ... in the order of
 // Attach (and AddSource), and the source's stage name in Stats is "source",
@@ -172,7 +165,7 @@ func (l *Line) sourceLocked(id int) *sourceNode {
 // oldest ended sources past KeptEndedSources are forgotten. Called with
 // l.mu held.
 func (l *Line) retireLocked(s *sourceNode) {
-	final := s.metrics.Snapshot()
+	final := s.metrics.snapshot()
 	final.Queue = 0
 	s.final = &final
 	s.metrics = nil

@@ -175,25 +175,3 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
-
-// backoff is the reconnect schedule: it doubles from Min up to Max.
-type backoff struct {
-	Min, Max time.Duration
-	cur      time.Duration
-}
-
-// Next returns how long to wait before the next attempt.
-func (b *backoff) Next() time.Duration {
-	switch {
-	case b.cur == 0:
-		b.cur = b.Min
-	case b.cur*2 > b.Max:
-		b.cur = b.Max
-	default:
-		b.cur *= 2
-	}
-	return b.cur
-}
-
-// Reset starts the schedule again after a success.
-func (b *backoff) Reset() { b.cur = 0 }

@@ -42,18 +42,6 @@ func TestParseURI(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	b := backoff{Min: 250 * time.Millisecond, Max: 2 * time.Second}
-	var got []time.Duration
-	for i := 0; i < 6; i++ {
-		got = append(got, b.Next())
-	}
-	ms := time.Millisecond
-	assert.Equal(t, []time.Duration{250 * ms, 500 * ms, 1000 * ms, 2000 * ms, 2000 * ms, 2000 * ms}, got)
-	b.Reset()
-	assert.Equal(t, 250*ms, b.Next())
-}
-
 func TestConfigDefaults(t *testing.T) {
 	c := Config{File: "/x.bag"}.withDefaults()
 	assert.Equal(t, "realsense:///x.bag", c.Name)

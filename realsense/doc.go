@@ -4,6 +4,13 @@
 // timestamps; it lists connected devices (Devices) and offers a
 // SoftwareDevice, a camera made of software, for tests and demos.
 //
+// Files: source.go is the Source (Open, Read, Close), device.go starts,
+// stops and reconnects the device or recording, frames.go turns framesets
+// into Frames, config.go parses realsense:// URIs, devices.go lists
+// devices, software.go is the SoftwareDevice, lib.go and rs2.c load the
+// library. conveyor registers the realsense:// scheme with camera.Open in
+// cmd/conveyor/sources.go.
+//
 // librealsense2 is loaded at run time with dlopen (rs2.c), so conveyor
 // builds and runs where it is absent: every entry point then returns
 // ErrNoLibrary with what to install. REALSENSE_LIB overrides the search

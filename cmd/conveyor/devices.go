@@ -9,20 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/conveyor-vision/conveyor/camera"
-	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/realsense"
 )
-
-func init() {
-	camera.Register("realsense", func(uri string, _ camera.Options) (pipeline.Source, error) {
-		s, err := realsense.Open(uri)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	})
-}
 
 // devicesCommand is `conveyor devices`: the cameras conveyor can open.
 func devicesCommand() *cli.Command {

@@ -149,7 +149,7 @@ func (b *built) addOutputs(ctx context.Context, quit func()) error {
 			return err
 		}
 		b.depthVideo = v
-		b.line.AddSink(depth.NewVideoSink(col, v))
+		b.line.AddSink(sink.NewDepthVideo(col, v))
 	}
 	if cfg.Run.Window {
 		w, err := sink.NewWindow("conveyor", cfg.Run.Tile, quit)
@@ -358,15 +358,11 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	return mq.NewPublisher(ctx, c)
 }
 
-// warningSource is a source that reports problems it worked around (a
-// truncated file).
-type warningSource interface{ Warnings() []string }
-
 // warnings gathers what the sources report without failing.
 func (b *built) warnings() []string {
 	var out []string
 	for _, s := range b.sources {
-		if w, ok := s.(warningSource); ok {
+		if w, ok := s.(pipeline.Warner); ok {
 			out = append(out, w.Warnings()...)
 		}
 	}

@@ -30,7 +30,7 @@ type Options struct {
 	MaxDistance float32 `yaml:"max-distance" usage:"drop detections farther than this many metres (sources with depth; 0 = keep all)"`
 
 	// Out is a video file for the colourised depth of sources with depth
-	// (NewVideoSink); "" writes none. Range is the distance in metres that
+	// (sink.DepthVideo); "" writes none. Range is the distance in metres that
 	// the colour map spans (blue = this far).
 	Out   string  `yaml:"depth-out" usage:"write the colourised depth of sources with depth to this video file"`
 	Range float32 `yaml:"depth-range" usage:"metres that span the depth colour map (blue = this far)"`

@@ -1,7 +1,12 @@
-// Package infer runs detectors on the CPU with OpenCV's DNN module (gocv):
-// the OpenCV engine (a Engine) and the three stages a detection
-// line needs, Preprocess, Infer and Decode, plus Detector, which does all
-// three in one call for the sequential mode, tools and tests.
+// Package infer holds the detection stages of a line and the engines they
+// run: the Engine interface (engine.go), OpenCV's DNN engine on the CPU
+// (opencv.go), and the three stages a detection line needs, one file each:
+// Preprocess (preprocess.go), Infer (infer.go; BatchInfer in batch.go for
+// batches across sources; GPUInfer in gpu.go, which preprocesses on the GPU
+// through TensorRT) and Decode (decode.go). Detector (detector.go) does all
+// three in one call for the sequential mode, tools and tests. Options
+// (options.go) choose the model and how it runs; Model (model.go) is a
+// checked model file, the factory for the workers.
 //
 // Open validates a model file with models.ReadONNX before OpenCV sees it
 // (gocv aborts the process on a bad file), picks or checks its models.Spec,

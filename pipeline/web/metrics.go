@@ -18,9 +18,10 @@ import (
 // detector's stage on a Jetson (a few ms) and a stuck RTSP read alike.
 var durationBuckets = prometheus.ExponentialBuckets(0.0001, 2, 18)
 
-// observer times frames through the line with probes: per-stage duration
-// histograms (In to Out probe), the end-to-end latency histogram and the
-// per-source frame meters (the sink's Out probe, after every sink wrote).
+// observer exports the line's timings: per-stage duration histograms (from
+// the line's own measurement, Line.OnStageTime), the end-to-end latency
+// histogram and the per-source frame meters (the sink's Out probe, after
+// every sink wrote).
 //
 // A source's meter goes when the source ends (the Sink's EndSource calls
 // end, after the source's last frame went through the sink's Out probe), so
@@ -43,7 +44,7 @@ func newObserver(*Sink) *observer {
 	return &observer{
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "conveyor_stage_duration_seconds",
-			Help:    "Time a stage spent on one frame (its In probe to its Out probe); the sink stage covers every sink's Write.",
+			Help:    "Time a stage spent on one frame (a batch stage: one batch); the sink stage covers every sink's Write. The line's own measurement (pipeline.Line.OnStageTime).",
 			Buckets: durationBuckets,
 		}, []string{"stage"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -75,33 +76,28 @@ func (o *observer) finalCount(id int) (int64, bool) {
 	return n, ok
 }
 
-// attach adds the probes: one timer per stage, and the sink's.
+// attach takes the line's own stage timings (Line.OnStageTime) and adds
+// the probes: the sources' Out (the line runs) and the sink's Out (latency
+// and the per-source meters).
 func (o *observer) attach(line *pipeline.Line) error {
-	st := line.Stats()
+	byStage := map[string]prometheus.Observer{}
+	for _, ss := range line.Stats().Stages {
+		if ss.Kind != "source" {
+			byStage[ss.Name] = o.stage.WithLabelValues(ss.Name)
+		}
+	}
+	line.OnStageTime = func(stage string, took time.Duration) {
+		if obs := byStage[stage]; obs != nil { // read-only once Run starts
+			obs.Observe(took.Seconds())
+		}
+	}
 	if err := line.Probe("source", pipeline.Out, func(*pipeline.Frame) bool {
 		o.started.Store(true)
 		return true
 	}); err != nil {
 		return err
 	}
-	for _, ss := range st.Stages {
-		if ss.Kind != "stage" {
-			continue
-		}
-		t := &stageTimer{obs: o.stage.WithLabelValues(ss.Name), start: map[*pipeline.Frame]time.Time{}}
-		if err := line.Probe(ss.Name, pipeline.In, t.in); err != nil {
-			return err
-		}
-		if err := line.Probe(ss.Name, pipeline.Out, t.out); err != nil {
-			return err
-		}
-	}
-	t := &stageTimer{obs: o.stage.WithLabelValues("sink"), start: map[*pipeline.Frame]time.Time{}}
-	if err := line.Probe("sink", pipeline.In, t.in); err != nil {
-		return err
-	}
 	return line.Probe("sink", pipeline.Out, func(f *pipeline.Frame) bool {
-		t.out(f)
 		now := time.Now()
 		if !f.Captured.IsZero() {
 			o.latency.Observe(now.Sub(f.Captured).Seconds())
@@ -151,41 +147,6 @@ func (o *observer) sources() []SourceStats {
 	o.mu.Unlock()
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out
-}
-
-// stageTimer pairs a stage's In and Out probes by frame. Several workers
-// may run the stage at once, so the start times are kept per frame; a frame
-// the stage skipped never reaches Out, so old entries are swept.
-type stageTimer struct {
-	obs   prometheus.Observer
-	mu    sync.Mutex
-	start map[*pipeline.Frame]time.Time
-}
-
-func (t *stageTimer) in(f *pipeline.Frame) bool {
-	now := time.Now()
-	t.mu.Lock()
-	if len(t.start) >= 256 {
-		for k, v := range t.start {
-			if now.Sub(v) > 10*time.Second {
-				delete(t.start, k)
-			}
-		}
-	}
-	t.start[f] = now
-	t.mu.Unlock()
-	return true
-}
-
-func (t *stageTimer) out(f *pipeline.Frame) bool {
-	t.mu.Lock()
-	t0, ok := t.start[f]
-	delete(t.start, f)
-	t.mu.Unlock()
-	if ok {
-		t.obs.Observe(time.Since(t0).Seconds())
-	}
-	return true
 }
 
 // meter counts one source's frames and its recent rate: samples of the

@@ -1,4 +1,4 @@
-package depth
+package sink
 
 import (
 	"context"
@@ -7,25 +7,26 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/depth"
 )
 
-// VideoSink writes each frame's depth, colourised (near red, far blue, no
+// DepthVideo writes each frame's depth, colourised (near red, far blue, no
 // depth black), through another sink: `conveyor run --depth-out d.mp4`
 // gives it a sink.Video. Frames without depth are skipped. It owns both the
 // colorizer and the inner sink: Close closes them.
-type VideoSink struct {
-	col   *Colorizer
+type DepthVideo struct {
+	col   *depth.Colorizer
 	inner pipeline.Sink
 	img   gocv.Mat
 }
 
-// NewVideoSink makes the sink.
-func NewVideoSink(col *Colorizer, inner pipeline.Sink) *VideoSink {
-	return &VideoSink{col: col, inner: inner, img: gocv.NewMat()}
+// NewDepthVideo makes the sink; it takes over col and inner.
+func NewDepthVideo(col *depth.Colorizer, inner pipeline.Sink) *DepthVideo {
+	return &DepthVideo{col: col, inner: inner, img: gocv.NewMat()}
 }
 
 // Write colourises f.Depth and writes it to the inner sink.
-func (s *VideoSink) Write(ctx context.Context, f *pipeline.Frame) error {
+func (s *DepthVideo) Write(ctx context.Context, f *pipeline.Frame) error {
 	if f.Depth.Ptr() == nil || f.Depth.Empty() {
 		return nil
 	}
@@ -36,11 +37,11 @@ func (s *VideoSink) Write(ctx context.Context, f *pipeline.Frame) error {
 	return s.inner.Write(ctx, &view)
 }
 
-var _ pipeline.SourceEnder = (*VideoSink)(nil)
+var _ pipeline.SourceEnder = (*DepthVideo)(nil)
 
 // EndSource passes a source's end on to the inner sink (a sink.Video
 // finalizes that source's file), if it wants to know.
-func (s *VideoSink) EndSource(ctx context.Context, end *pipeline.SourceEnd) error {
+func (s *DepthVideo) EndSource(ctx context.Context, end *pipeline.SourceEnd) error {
 	if e, ok := s.inner.(pipeline.SourceEnder); ok {
 		return e.EndSource(ctx, end)
 	}
@@ -48,7 +49,7 @@ func (s *VideoSink) EndSource(ctx context.Context, end *pipeline.SourceEnd) erro
 }
 
 // Close finalizes the inner sink and releases the Mats.
-func (s *VideoSink) Close() error {
+func (s *DepthVideo) Close() error {
 	err := errors.Join(s.inner.Close(), s.col.Close())
 	if s.img.Ptr() != nil {
 		s.img.Close()

@@ -1,7 +1,8 @@
-package depth
+package sink
 
 import (
 	"context"
+	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,25 +12,27 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
-	"github.com/conveyor-vision/conveyor/pipeline/meta"
-	"github.com/conveyor-vision/conveyor/pipeline/sink"
+	"github.com/conveyor-vision/conveyor/pipeline/depth"
 )
 
-// TestVideoSinkEndSource writes colourised depth for two sources through a
+// TestDepthVideoEndSource writes colourised depth for two sources through a
 // real sink.Video: ending source 1 finalizes its file at once, source 0's
 // waits for Close.
-func TestVideoSinkEndSource(t *testing.T) {
-	checkMats(t)
+func TestDepthVideoEndSource(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "depth.avi")
-	v, err := sink.NewVideo(sink.VideoOptions{Path: out})
+	v, err := NewVideo(VideoOptions{Path: out})
 	require.NoError(t, err)
-	col, err := NewColorizer(5)
+	col, err := depth.NewColorizer(5)
 	require.NoError(t, err)
-	s := NewVideoSink(col, v)
+	s := NewDepthVideo(col, v)
 	ctx := context.Background()
-	d := depthMap(t, 64, 48, 3000, meta.Rect{X: 8, Y: 8, W: 16, H: 16}, 800, true)
+	// 3 m everywhere, 0.8 m in a square.
+	d := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(3000, 0, 0, 0), 48, 64, gocv.MatTypeCV16UC1)
 	defer d.Close()
+	square := d.Region(image.Rect(8, 8, 24, 24))
+	square.SetTo(gocv.NewScalar(800, 0, 0, 0))
+	square.Close()
 	for i := 0; i < 6; i++ {
 		for src := 0; src < 2; src++ {
 			f := &pipeline.Frame{SourceID: src, Number: int64(i), Depth: d, DepthScale: 0.001}
@@ -38,23 +41,11 @@ func TestVideoSinkEndSource(t *testing.T) {
 	}
 	require.NoError(t, s.Write(ctx, &pipeline.Frame{SourceID: 0}), "a frame without depth is skipped")
 	require.NoError(t, s.EndSource(ctx, &pipeline.SourceEnd{SourceID: 1}))
-	assert.Equal(t, 6, frames(t, filepath.Join(dir, "depth-1.avi")), "source 1's file is final at its end")
+	n, _, _ := countFrames(t, filepath.Join(dir, "depth-1.avi"))
+	assert.Equal(t, 6, n, "source 1's file is final at its end")
 	_, err = os.Stat(out)
 	assert.True(t, os.IsNotExist(err), "source 0's file is still being written")
 	require.NoError(t, s.Close())
-	assert.Equal(t, 6, frames(t, out))
-}
-
-func frames(t *testing.T, path string) int {
-	t.Helper()
-	vc, err := gocv.VideoCaptureFile(path)
-	require.NoError(t, err)
-	defer vc.Close()
-	m := gocv.NewMat()
-	defer m.Close()
-	n := 0
-	for vc.Read(&m) && !m.Empty() {
-		n++
-	}
-	return n
+	n, w, h := countFrames(t, out)
+	assert.Equal(t, []int{6, 64, 48}, []int{n, w, h})
 }

@@ -1,0 +1,95 @@
+package infer
+
+import (
+	"fmt"
+
+	"github.com/conveyor-vision/conveyor/models"
+)
+
+// Model is a validated model file with its spec: the factory for the
+// stages of one detector. It holds no C memory; each New* call makes a
+// worker that its caller (or the line) closes.
+type Model struct {
+	Path  string
+	Spec  models.Spec
+	Info  models.ModelInfo
+	Input models.InputSize
+	Opts  models.DecoderOptions
+}
+
+// Open validates the model file (models.ReadONNX: missing, empty, corrupt
+// and truncated files are errors naming the file), picks or checks the
+// spec (a spec whose outputs the file lacks is an error naming both), and
+// checks the input size and thresholds. It does not load OpenCV yet.
+func Open(o Options) (*Model, error) {
+	path := o.Model
+	if path == "" {
+		p, err := models.Asset(models.DefaultModel)
+		if err != nil {
+			return nil, fmt.Errorf("infer: default model: %w", err)
+		}
+		path = p
+	}
+	info, err := models.ReadONNX(path)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	var spec models.Spec
+	if o.Spec == "" || o.Spec == "auto" {
+		spec, _, err = models.Identify(path)
+	} else {
+		spec, err = models.Lookup(o.Spec)
+		if err == nil {
+			spec, err = spec.ForModel(info)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	if info.Dynamic(0) {
+		return nil, fmt.Errorf("infer: model %s input %s has dynamic shape %v, which OpenCV 4.6 cannot load (export it with a fixed shape)",
+			path, info.Inputs[0].Name, info.Inputs[0].Shape)
+	}
+	if _, err := spec.Plan(o.Input, 640, 480); err != nil {
+		return nil, fmt.Errorf("infer: model %s: %w", path, err)
+	}
+	if _, err := spec.NewDecoder(o.Decoder); err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	return &Model{Path: path, Spec: spec, Info: info, Input: o.Input, Opts: o.Decoder}, nil
+}
+
+// NewPreprocess makes a preprocess worker.
+func (m *Model) NewPreprocess() (*Preprocess, error) { return NewPreprocess(m.Spec, m.Input) }
+
+// NewEngine loads the model in OpenCV (after the checks NewOpenCV makes,
+// and a probe forward pass at the default input for a 640x480 frame).
+func (m *Model) NewEngine() (*OpenCV, error) {
+	plan, err := m.Spec.Plan(m.Input, 640, 480)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	return NewOpenCV(m.Path, OpenCVOptions{
+		AnySize:    m.Spec.AnySize,
+		Multiple:   m.Spec.PadMultiple,
+		ProbeShape: []int{1, 3, plan.InputH, plan.InputW},
+	})
+}
+
+// NewInfer makes an inference worker with its own OpenCV engine.
+func (m *Model) NewInfer() (*Infer, error) {
+	e, err := m.NewEngine()
+	if err != nil {
+		return nil, err
+	}
+	return NewInfer(e), nil
+}
+
+// NewDecode makes a decode worker with its own decoder.
+func (m *Model) NewDecode() (*Decode, error) {
+	d, err := m.Spec.NewDecoder(m.Opts)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	return NewDecode(d), nil
+}

@@ -1,0 +1,27 @@
+package pipeline
+
+import "context"
+
+// Processor is one step of work on a frame: preprocess, infer, decode,
+// track, blur. Process changes the frame in place.
+//
+// Process is called from one goroutine per Processor value: a stage with N
+// workers is given N Processors, so per-worker state (an OpenCV Net, a
+// TensorRT execution context) needs no lock. Returning an error wrapping
+// ErrSkipFrame drops this frame only; any other error stops the line.
+//
+// Close releases the processor's resources; the line calls it once, after
+// the last Process has returned.
+type Processor interface {
+	Process(ctx context.Context, f *Frame) error
+	Close() error
+}
+
+// ProcessorFunc adapts a function to a Processor with nothing to close.
+type ProcessorFunc func(ctx context.Context, f *Frame) error
+
+// Process calls fn.
+func (fn ProcessorFunc) Process(ctx context.Context, f *Frame) error { return fn(ctx, f) }
+
+// Close does nothing.
+func (fn ProcessorFunc) Close() error { return nil }
