@@ -33,8 +33,10 @@ func (s *squares) Read(ctx context.Context) (*pipeline.Frame, error) {
 	return f, ctx.Err()
 }
 
-func (s *squares) Info() pipeline.SourceInfo { return pipeline.SourceInfo{Name: "squares", Frames: s.n} }
-func (s *squares) Close() error              { return nil }
+func (s *squares) Info() pipeline.SourceInfo {
+	return pipeline.SourceInfo{Name: "squares", Frames: s.n}
+}
+func (s *squares) Close() error { return nil }
 
 // Invert is a custom stage: it inverts the picture inside every object's
 // box, in place. Scratch Mats belong to the stage, made once and closed in
