@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
@@ -58,7 +57,7 @@ func writeError(w http.ResponseWriter, code int, format string, args ...any) {
 
 // redactStatus hides passwords in a source's name, and in its error.
 func redactStatus(st pipeline.SourceStatus) pipeline.SourceStatus {
-	red := camera.Redact(st.Name)
+	red := meta.RedactURI(st.Name)
 	if red != st.Name && st.Name != "" {
 		st.Err = strings.ReplaceAll(st.Err, st.Name, red)
 	}
@@ -127,7 +126,7 @@ func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `missing "uri"`)
 		return
 	}
-	red := camera.Redact(req.URI)
+	red := meta.RedactURI(req.URI)
 	// hide replaces the URI in an error's text by its redacted form.
 	hide := func(err error) string { return strings.ReplaceAll(err.Error(), req.URI, red) }
 	src, opts, err := s.opts.OpenSource(r.Context(), req.URI)

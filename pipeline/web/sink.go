@@ -14,8 +14,8 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // tiledID is the feed of the tiled view.
@@ -125,12 +125,12 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 	}
 	fd := s.feeds[f.SourceID]
 	if fd == nil {
-		fd = newFeed(f.SourceID, camera.Redact(f.SourceName))
+		fd = newFeed(f.SourceID, meta.RedactURI(f.SourceName))
 		s.feeds[f.SourceID] = fd
 	}
 	if !fd.seen {
 		fd.seen = true
-		fd.name = camera.Redact(f.SourceName)
+		fd.name = meta.RedactURI(f.SourceName)
 	}
 	tiled := s.feeds[tiledID]
 	watched := len(fd.viewers) > 0 || (tiled != nil && len(tiled.viewers) > 0)
