@@ -14,6 +14,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/depth"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
 	"github.com/conveyor-vision/conveyor/pipeline/track"
@@ -358,12 +359,15 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	return mq.NewPublisher(ctx, c)
 }
 
-// warnings gathers what the sources report without failing.
+// warnings gathers what the sources report without failing, their
+// secrets hidden.
 func (b *built) warnings() []string {
 	var out []string
 	for _, s := range b.sources {
 		if w, ok := s.(pipeline.Warner); ok {
-			out = append(out, w.Warnings()...)
+			for _, warn := range w.Warnings() {
+				out = append(out, meta.RedactURI(warn))
+			}
 		}
 	}
 	return out
