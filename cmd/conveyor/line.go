@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -278,6 +280,18 @@ func (b *built) addWeb(context.Context) error {
 	}
 	o := b.cfg.Web
 	o.Title, o.Collectors = "conveyor", collectors
+	if t := os.Getenv(web.EnvToken); t != "" {
+		o.Token = t // wins over --http-token-file
+	}
+	if b.mq != nil {
+		pub := b.mq
+		o.Checks = append(o.Checks, web.Check{Name: "rabbitmq", Func: func() error {
+			if !pub.Stats().Connected {
+				return errors.New("not connected to the broker")
+			}
+			return nil
+		}})
+	}
 	if b.cfg.Run.API {
 		o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
 			src, err := camera.Open(uri, b.cfg.Sources)
