@@ -181,7 +181,7 @@ func (c *capture) open() error {
 		c.setup(vc)
 	}
 	m := gocv.NewMat()
-	if !vc.Read(&m) || m.Empty() {
+	if !c.readFirst(vc, &m) || m.Empty() {
 		m.Close()
 		vc.Close()
 		return fmt.Errorf("source %s: opened, but no frame could be decoded", c.name)
