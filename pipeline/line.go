@@ -185,7 +185,7 @@ func (l *Line) closeAll() error {
 	}
 	l.mu.Unlock()
 	for _, s := range toClose {
-		if err := s.src.Close(); err != nil {
+		if err := redactError(s.src.Close(), s.rawName, s.info.Name); err != nil {
 			errs = append(errs, fmt.Errorf("close source %s: %w", s.info.Name, err))
 		}
 	}
