@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	neturl "net/url"
 	"os"
 	"strings"
 
@@ -369,8 +370,23 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBrokerURL(url); err != nil {
+		return nil, err
+	}
 	c.URL, c.Declare = url, true
 	return mq.NewPublisher(ctx, c)
+}
+
+// checkBrokerURL refuses a broker URL Go's URL parser rejects before the
+// RabbitMQ client sees it: the parser's reason quotes part of the URL
+// (`invalid port ":Secr" after host` for the password Secr#t99), which
+// no redaction can tell from the rest. The answer says how to write it.
+func checkBrokerURL(raw string) error {
+	if _, err := neturl.Parse(raw); err != nil {
+		return fmt.Errorf("amqp: the broker URL %s does not parse: percent-encode special characters in the user name and password (# is %%23, / is %%2F, %% is %%25, @ is %%40): %w",
+			meta.RedactURI(raw), mq.ErrBadURL)
+	}
+	return nil
 }
 
 // warnings gathers what the sources report without failing, their

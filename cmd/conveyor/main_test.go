@@ -422,3 +422,19 @@ func TestOneLineSaysEachPrefixOnce(t *testing.T) {
 		assert.Equal(t, want, oneLine(errors.New(in)), in)
 	}
 }
+
+// TestBrokerPasswordNeverShows (issue 13, item 3): a broker password Go's
+// URL parser rejects showed its first characters in the error
+// (`invalid port ":Secr"` for Secr#t99). Now the line says how to write
+// the URL, and nothing of the password.
+func TestBrokerPasswordNeverShows(t *testing.T) {
+	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
+	for _, pw := range []string{"Secr#t99", "50%off!", "pa/ss"} {
+		_, err := conveyor(t, "run", "-s", clip, "--max-frames", "1", "--amqp", "amqp://u:"+pw+"@127.0.0.1:1/", "--amqp-start-timeout", "300ms")
+		require.Error(t, err, pw)
+		line := oneLine(err)
+		assert.Contains(t, line, "amqp://u:xxxxx@127.0.0.1:1/", pw)
+		assert.Contains(t, line, "percent-encode", pw)
+		assert.NotContains(t, line, pw[:3], pw)
+	}
+}
