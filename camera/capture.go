@@ -14,6 +14,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // capture is a source read through OpenCV's VideoCapture: files, V4L2
@@ -114,7 +115,7 @@ func openV4L2(name, rest string, opts Options) (pipeline.Source, error) {
 
 func openStream(uri string, opts Options) (pipeline.Source, error) {
 	setFFmpegDefaults()
-	c := &capture{name: Redact(uri), target: uri, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts}
+	c := &capture{name: meta.RedactURI(uri), target: uri, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts}
 	if err := c.reconnect(context.Background(), "open"); err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func (c *capture) open() error {
 		c.setup(vc)
 	}
 	m := gocv.NewMat()
-	if !vc.Read(&m) || m.Empty() {
+	if !c.readFirst(vc, &m) || m.Empty() {
 		m.Close()
 		vc.Close()
 		return fmt.Errorf("source %s: opened, but no frame could be decoded", c.name)

@@ -156,18 +156,6 @@ func open(uri string, opts Options) (pipeline.Source, error) {
 	return open(uri, opts)
 }
 
-// Redact hides the password in a URI for logs and errors.
-func Redact(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil || u.User == nil {
-		return uri
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
 // queryInt reads an integer query parameter, with a clear error naming it.
 func queryInt(q url.Values, name string, def, min, max int) (int, error) {
 	s := q.Get(name)

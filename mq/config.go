@@ -8,11 +8,12 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // Endpoint says how to reach the broker. Publisher and Consume share it.
@@ -133,23 +134,9 @@ func (ep *endpoint) scrub(s string) string {
 	return s
 }
 
-var userinfo = regexp.MustCompile(`(?i)^([a-z][a-z0-9+.-]*://)([^@/]*)@`)
-
 // RedactURL returns u with its password replaced by "xxxxx", fit for
-// messages and logs. A URL that does not parse keeps only its scheme and
-// host part after the "@".
-func RedactURL(u string) string {
-	if p, err := url.Parse(u); err == nil && p.User != nil {
-		return p.Redacted()
-	} else if err == nil {
-		return u
-	}
-	return userinfo.ReplaceAllStringFunc(u, func(m string) string {
-		sub := userinfo.FindStringSubmatch(m)
-		user, _, _ := strings.Cut(sub[2], ":")
-		return sub[1] + user + ":xxxxx@"
-	})
-}
+// messages and logs, whether or not the URL parses (meta.RedactURI).
+func RedactURL(u string) string { return meta.RedactURI(u) }
 
 // Sentinel errors; test with errors.Is.
 var (

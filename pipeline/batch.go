@@ -3,7 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,8 +12,10 @@ import (
 // BatchProcessor works on several frames at once: DeepStream's nvinfer
 // after nvstreammux, one inference call for frames from many sources.
 // ProcessBatch may change every frame. Returning an error wrapping
-// ErrSkipFrame drops the whole batch (counted per frame); any other error
-// stops the line. As with Processor, each value is used by one goroutine.
+// ErrSkipFrame drops the whole batch (counted per frame); one wrapping
+// ErrBadSource drops it and ends the source of each of its frames; any
+// other error stops the line. As with Processor, each value is used by one
+// goroutine.
 type BatchProcessor interface {
 	ProcessBatch(ctx context.Context, frames []*Frame) error
 	Close() error
@@ -285,6 +287,7 @@ collect:
 		for i, f := range frames {
 			var err error
 			if f.endOfSource {
+				n.patchEnd(f.end)
 				err = passMarker(ctx, out, f)
 			} else {
 				err = n.emit(ctx, out, f)
@@ -341,17 +344,21 @@ func (n *stageNode) processBatch(ctx context.Context, p BatchProcessor, batch []
 	err := p.ProcessBatch(ctx, kept)
 	n.metrics.observe(clock().Sub(t0))
 	if err != nil {
-		for _, f := range kept {
+		bad := errors.Is(err, ErrBadSource) && ctx.Err() == nil && !errors.Is(err, ErrSkipFrame)
+		for i, f := range kept {
+			if bad && !slices.ContainsFunc(kept[:i], func(g *Frame) bool { return g.SourceID == f.SourceID }) {
+				n.failSource(f.SourceID, err)
+			}
 			f.Release()
 		}
-		if errors.Is(err, ErrSkipFrame) {
+		if errors.Is(err, ErrSkipFrame) || bad {
 			n.metrics.skipped.Add(int64(len(kept)))
 			return kept[:0], nil
 		}
 		if ctx.Err() != nil {
 			return kept[:0], nil
 		}
-		return nil, fmt.Errorf("%s: %w", n.name, err)
+		return nil, stageError(n.name, err)
 	}
 	out := kept[:0]
 	for _, f := range kept {

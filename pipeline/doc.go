@@ -19,6 +19,21 @@
 // reporting sinks write as the source's last message. Markers never reach Process,
 // Write or probes, are never dropped, and are not counted.
 //
+// Errors: who is to blame decides what ends. A source whose Read fails ends
+// alone (a live one first retries). A stage or sink error wrapping
+// ErrSkipFrame loses that frame only. One wrapping ErrBadSource says that
+// the frame's source cannot be handled at all (a 2x2 picture for a face
+// detector): the line ends that source alone, as failed with that error in
+// its end-of-source marker, and the other sources go on; a batch blames
+// every source in it. Run returns these source errors once the line is
+// done. Any other error means the stage itself is broken (a dead engine, a
+// full disk): it is fatal and aborts the line. A stage's error is prefixed
+// with its name once.
+//
+// Secrets: a source's name (its URI) is redacted once, where it enters the
+// line (Attach, with meta.RedactURI): frames, statuses, end-of-source
+// markers and the source's errors carry the redacted name only.
+//
 // Threading: Attach, Detach, Sources and Stats may be called from any
 // goroutine at any time; the rest of the building (AddStage, AddSink, Probe)
 // happens before Run. Each Processor and Sink is called from one goroutine.

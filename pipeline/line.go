@@ -76,7 +76,8 @@ const (
 type sourceNode struct {
 	id      int
 	src     Source
-	info    SourceInfo // as it was at Attach
+	info    SourceInfo // as it was at Attach, its Name redacted (meta.RedactURI)
+	rawName string     // the Name the source gave, which may hold a password
 	opts    LinkOptions
 	link    *link        // set when the source starts
 	dropped atomic.Int64 // this source's frames dropped at its own link
@@ -90,6 +91,12 @@ type sourceNode struct {
 	detached bool
 	cancel   context.CancelFunc // stops Read; nil until the source starts
 	closed   bool
+	// failure is set when a stage could not handle the source's frames
+	// (ErrBadSource): the source ends, failed, with it (Line.failSource).
+	failure error
+	// readDone: the reader has decided how the source ended (failSource
+	// then patches the ended source instead of stopping its reader).
+	readDone bool
 
 	// Written by the source's reader goroutine only; end is complete before
 	// the source's link is closed, so its forwarder may read it after.
@@ -114,6 +121,7 @@ type stageNode struct {
 	in, out []ProbeFunc
 	input   *link         // set in Run
 	batch   *BatchOptions // nil unless added with AddBatchStage
+	line    *Line         // set in Run: where a stage ends a bad source
 }
 
 // New makes an empty line.
@@ -177,7 +185,7 @@ func (l *Line) closeAll() error {
 	}
 	l.mu.Unlock()
 	for _, s := range toClose {
-		if err := s.src.Close(); err != nil {
+		if err := redactError(s.src.Close(), s.rawName, s.info.Name); err != nil {
 			errs = append(errs, fmt.Errorf("close source %s: %w", s.info.Name, err))
 		}
 	}

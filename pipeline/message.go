@@ -16,7 +16,7 @@ func NewMessage(f *Frame, now time.Time) meta.Message {
 	}
 	m := meta.Message{
 		Schema:    meta.Schema,
-		Source:    f.SourceName,
+		Source:    meta.RedactURI(f.SourceName), // the line has redacted it; a frame made elsewhere may not be
 		SourceID:  f.SourceID,
 		Frame:     f.Number,
 		PTSMillis: float64(f.PTS) / float64(time.Millisecond),
@@ -38,7 +38,7 @@ func NewMessage(f *Frame, now time.Time) meta.Message {
 func NewEndMessage(end *SourceEnd, now time.Time) meta.Message {
 	return meta.Message{
 		Schema:   meta.Schema,
-		Source:   end.SourceName,
+		Source:   meta.RedactURI(end.SourceName),
 		SourceID: end.SourceID,
 		Frame:    end.NextFrame,
 		Captured: end.Ended.UTC(),

@@ -8,7 +8,10 @@ import "context"
 // Process is called from one goroutine per Processor value: a stage with N
 // workers is given N Processors, so per-worker state (an OpenCV Net, a
 // TensorRT execution context) needs no lock. Returning an error wrapping
-// ErrSkipFrame drops this frame only; any other error stops the line.
+// ErrSkipFrame drops this frame only; one wrapping ErrBadSource drops it
+// and ends its source alone (the frame shows that the stage cannot handle
+// that source: a picture too small for the model); any other error means
+// the stage is broken and stops the line.
 //
 // Close releases the processor's resources; the line calls it once, after
 // the last Process has returned.

@@ -29,7 +29,23 @@ type runState struct {
 	links        []*link // to drain after an abort
 	active       int     // forwarders still running
 	mergedClosed bool
-	errs         []error // source failures and close errors
+	errs         []error // source failures and close errors, the first keptSourceErrors
+	moreErrs     int     // how many more there were
+}
+
+// keptSourceErrors is how many source errors Run keeps for its result; the
+// rest are counted, so that a line whose sources fail for months (bad
+// cameras added over the API) does not grow. Line.Sources has them all.
+const keptSourceErrors = 16
+
+// addErrLocked records a source's error for Run's result. Called with
+// Line.mu held.
+func (rt *runState) addErrLocked(err error) {
+	if len(rt.errs) < keptSourceErrors {
+		rt.errs = append(rt.errs, err)
+		return
+	}
+	rt.moreErrs++
 }
 
 // Run runs the line until every source has ended and every frame has left
@@ -40,8 +56,9 @@ type runState struct {
 // frames already in the line go on to the sinks, and the sinks are
 // finalized; the result is nil. A source that fails ends on its own: the
 // other sources carry on, and its error is returned when the line is done.
-// A fatal error from a stage or sink aborts the line at once and is
-// returned. Whenever a source ends, an end-of-source marker follows its last
+// So does a source whose frames a stage cannot handle (ErrBadSource). Any
+// other error from a stage or sink is fatal: it aborts the line at once and
+// is returned. Whenever a source ends, an end-of-source marker follows its last
 // frame down the line (see SourceEnder). Each source is closed as soon as
 // its Read loop has returned; every processor and sink is closed before Run
 // returns, and every frame still in the line is released.
@@ -113,6 +130,7 @@ func (l *Line) Run(ctx context.Context) error {
 	l.sink.workers = []Processor{sinkWriter{sinks: l.sinks, latency: l.latency}}
 	for _, n := range nodes {
 		n.metrics.onTime = l.OnStageTime
+		n.line = l
 	}
 
 	// The line takes sources until it stops: this count on the WaitGroup
@@ -152,6 +170,9 @@ func (l *Line) Run(ctx context.Context) error {
 	// frames may be left in links; release them.
 	l.mu.Lock()
 	links, srcErrs := rt.links, rt.errs
+	if rt.moreErrs > 0 {
+		srcErrs = append(slices.Clip(srcErrs), fmt.Errorf("pipeline: %d more sources failed (Line.Sources lists them)", rt.moreErrs))
+	}
 	l.mu.Unlock()
 	for _, lk := range links {
 		lk.drain()
@@ -213,6 +234,12 @@ func (l *Line) readSource(rt *runState, s *sourceNode, readCtx context.Context, 
 	state, err := s.run(readCtx, rt.abort, probes)
 	stopRead()
 	cancel()
+	l.mu.Lock()
+	if s.failure != nil { // a stage ended it (failSource): that is why it stopped
+		state, err = meta.SourceFailed, s.failure
+	}
+	s.readDone = true
+	l.mu.Unlock()
 	s.end = SourceEnd{SourceID: s.id, SourceName: s.info.Name, State: state, NextFrame: s.next, Ended: clock()}
 	if err != nil {
 		s.end.Err = err.Error()
@@ -221,16 +248,19 @@ func (l *Line) readSource(rt *runState, s *sourceNode, readCtx context.Context, 
 	l.mu.Lock()
 	s.closed = true // from here on nobody else closes it
 	l.mu.Unlock()
-	closeErr := s.src.Close()
+	closeErr := redactError(s.src.Close(), s.rawName, s.info.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if s.failure != nil { // failed while the marker was being written: patchEnd fixes the marker
+		state, err = meta.SourceFailed, s.failure
+	}
 	s.state, s.err = state, err
 	l.retireLocked(s)
 	if err != nil {
-		rt.errs = append(rt.errs, err)
+		rt.addErrLocked(err)
 	}
 	if closeErr != nil {
-		rt.errs = append(rt.errs, fmt.Errorf("close source %s: %w", s.info.Name, closeErr))
+		rt.addErrLocked(fmt.Errorf("close source %s: %w", s.info.Name, closeErr))
 	}
 }
 
@@ -278,13 +308,16 @@ func (s *sourceNode) run(readCtx, abort context.Context, probes []ProbeFunc) (me
 			if readCtx.Err() != nil {
 				return meta.SourceStopped, nil
 			}
-			return meta.SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, err)
+			return meta.SourceFailed, fmt.Errorf("source %s: %w", s.info.Name, redactError(err, s.rawName, s.info.Name))
 		}
 		s.metrics.in.Add(1)
 		s.next = max(s.next, f.Number+1)
 		f.SourceID = s.id
-		if f.SourceName == "" {
+		switch f.SourceName {
+		case "", s.rawName:
 			f.SourceName = s.info.Name
+		default: // a name of the source's own choosing: hide its secrets too
+			f.SourceName = meta.RedactURI(f.SourceName)
 		}
 		if !runProbes(probes, f) {
 			s.metrics.probed.Add(1)
@@ -312,6 +345,7 @@ func (n *stageNode) process(ctx context.Context, p Processor, f *Frame) (*Frame,
 	err := p.Process(ctx, f)
 	n.metrics.observe(clock().Sub(t0))
 	if err != nil {
+		id := f.SourceID
 		f.Release()
 		if errors.Is(err, ErrSkipFrame) {
 			n.metrics.skipped.Add(1)
@@ -320,7 +354,12 @@ func (n *stageNode) process(ctx context.Context, p Processor, f *Frame) (*Frame,
 		if ctx.Err() != nil {
 			return nil, nil // aborted: the error that caused it is already recorded
 		}
-		return nil, fmt.Errorf("%s: %w", n.name, err)
+		if errors.Is(err, ErrBadSource) {
+			n.metrics.skipped.Add(1)
+			n.failSource(id, err)
+			return nil, nil
+		}
+		return nil, stageError(n.name, err)
 	}
 	if !runProbes(n.out, f) {
 		n.metrics.probed.Add(1)
@@ -357,6 +396,7 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 			return nil
 		}
 		if f.endOfSource {
+			n.patchEnd(f.end)
 			if err := n.endSource(ctx, p, f.end); err != nil {
 				f.Release()
 				return err
@@ -375,6 +415,22 @@ func (n *stageNode) runSerial(ctx context.Context, out *link) error {
 		if f != nil && n.emit(ctx, out, f) != nil {
 			return nil
 		}
+	}
+}
+
+// failSource ends the source of a frame the stage refused with
+// ErrBadSource (Line.failSource); the other sources go on.
+func (n *stageNode) failSource(id int, err error) {
+	if n.line != nil {
+		n.line.failSource(id, stageError(n.name, err))
+	}
+}
+
+// patchEnd updates a marker whose source a stage has failed since its
+// reader wrote it (Line.patchEnd).
+func (n *stageNode) patchEnd(end *SourceEnd) {
+	if n.line != nil {
+		n.line.patchEnd(end)
 	}
 }
 

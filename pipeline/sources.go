@@ -55,7 +55,9 @@ type SourceEnd struct {
 // SourceStatus describes one source of a line, for Line.Sources and the
 // HTTP API.
 type SourceStatus struct {
-	ID   int    `json:"id"`
+	ID int `json:"id"`
+	// Name is the source's SourceInfo.Name, its secrets hidden
+	// (meta.RedactURI).
 	Name string `json:"name"`
 	Live bool   `json:"live"`
 	// FPS is the nominal frame rate the source gave when attached (0 when
@@ -71,7 +73,10 @@ type SourceStatus struct {
 }
 
 // Attach adds a source to the line and returns its id: the SourceID of its
-// frames. Ids are never reused: they count 0, 1, 2, ... in the order of
+// frames. The source's name (SourceInfo.Name, a URI that may hold a
+// password) is redacted here, once, with meta.RedactURI: its frames'
+// SourceName, its status, its end-of-source marker and its errors all
+// carry the redacted name. Ids are never reused: they count 0, 1, 2, ... in the order of
 // Attach (and AddSource), and the source's stage name in Stats is "source",
 // then "source1", "source2", ... Before Run the source waits for Run; while
 // Run runs it starts at once: its own goroutine, its own link with its own
@@ -88,6 +93,10 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 		return -1, errors.New("pipeline: attach: nil source")
 	}
 	info := src.Info()
+	// Redacted once, here, where the source enters the line: everything
+	// downstream (frames, statuses, end messages, errors) has this name.
+	raw := info.Name
+	info.Name = meta.RedactURI(raw)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.state == lineStopped {
@@ -99,7 +108,7 @@ func (l *Line) Attach(src Source, opts LinkOptions) (int, error) {
 	if id > 0 {
 		name = fmt.Sprintf("source%d", id)
 	}
-	s := &sourceNode{id: id, src: src, info: info, opts: opts, metrics: newStageMetrics(name, "source", 1), state: meta.SourceRunning}
+	s := &sourceNode{id: id, src: src, info: info, rawName: raw, opts: opts, metrics: newStageMetrics(name, "source", 1), state: meta.SourceRunning}
 	l.sources = append(l.sources, s)
 	if l.state == lineRunning {
 		l.startSourceLocked(s)
@@ -209,4 +218,49 @@ func (l *Line) Sources() []SourceStatus {
 		}
 	}
 	return out
+}
+
+// failSource ends source id as failed with err, because a stage could not
+// handle its frames (ErrBadSource): its reader stops as Detach would stop
+// it, and it ends as meta.SourceFailed with err (wrapped with the source's
+// name) in its status, its end-of-source marker and Run's result. The
+// first failure counts; a source forgotten long ago is left alone. Safe
+// from any stage's goroutine.
+func (l *Line) failSource(id int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.sourceLocked(id)
+	if s == nil || s.failure != nil {
+		return
+	}
+	s.failure = fmt.Errorf("source %s: %w", s.info.Name, err)
+	switch {
+	case !s.readDone: // the reader picks it up when its Read loop ends
+		if s.cancel != nil {
+			s.cancel()
+		}
+	case s.final != nil: // ended already (end of stream, say): it failed after all
+		s.state, s.err = meta.SourceFailed, s.failure
+		if l.rt != nil {
+			l.rt.addErrLocked(s.failure)
+		}
+	}
+	// Otherwise the reader is between the two: readSource's last step
+	// takes the failure.
+}
+
+// patchEnd makes a source's end-of-source marker say that it failed, if a
+// stage ended it (failSource) after its reader had written the marker's
+// SourceEnd. Each stage calls it before it acts on a marker; the marker
+// comes after every frame of its source, so a stage that failed the source
+// has done so by then.
+func (l *Line) patchEnd(end *SourceEnd) {
+	if end == nil || end.State == meta.SourceFailed {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.sourceLocked(end.SourceID); s != nil && s.failure != nil {
+		end.State, end.Err = meta.SourceFailed, s.failure.Error()
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -34,7 +35,21 @@ func newApp() *cli.App {
 	}
 }
 
-// oneLine flattens an error for the one-line message on exit.
+// oneLine flattens an error for the one-line message on exit, and says
+// each prefix once: errors wrapped by layers that each name the package
+// ("infer: infer: model …") read "infer: model …".
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	s := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	parts := strings.Split(s, ": ")
+	out := []string{parts[0]}
+	for _, p := range parts[1:] {
+		if p == out[len(out)-1] && prefixWord.MatchString(p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }
+
+// prefixWord is what a package or stage calls itself in an error: "infer".
+var prefixWord = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)

@@ -181,6 +181,9 @@ func (cfg Config) Validate() error {
 	if cfg.Run.API && cfg.Web.Addr == "" {
 		errs = append(errs, errors.New("api: needs --http: the source API is served by the web server"))
 	}
+	if cfg.Run.API && cfg.Web.TokenFile == "" && os.Getenv(web.EnvToken) == "" {
+		errs = append(errs, fmt.Errorf("api: needs a token: set %s, or give --http-token-file FILE (made with a new random token if it does not exist)", web.EnvToken))
+	}
 	return errors.Join(errs...)
 }
 

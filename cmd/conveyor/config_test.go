@@ -128,6 +128,7 @@ func TestEmptyConfigMeansDefaults(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("CONVEYOR_HTTP_TOKEN", "") // unset for "api without a token"
 	tests := []struct {
 		name, yaml string
 		args       []string
@@ -140,6 +141,13 @@ func TestConfigErrors(t *testing.T) {
 		{"bad flag value", "", []string{"--source", "a.mp4", "--jsonl-frames", "some"}, "want all, objects or track-changes"},
 		{"no source", "", nil, "source: at least one source is needed"},
 		{"api without http", "", []string{"--api"}, "api: needs --http"},
+		{"api without a token", "", []string{"--api", "--http", "127.0.0.1:0"}, "api: needs a token: set CONVEYOR_HTTP_TOKEN, or give --http-token-file FILE"},
+		{"api-allow relative", "", []string{"--source", "a", "--api-allow", "clips"}, `api-allow: "clips": want scheme://host`},
+		{"api-allow missing folder", "", []string{"--source", "a", "--api-allow", "/no/such/folder/"}, "api-allow: folder /no/such/folder/: no such folder"},
+		{"api-allow path on a host", "", []string{"--source", "a", "--api-allow", "rtsp://cam/stream"}, "no user, path or query"},
+		{"http-allow-host", "", []string{"--source", "a", "--http-allow-host", "evil.example/x"}, "http-allow-host"},
+		{"max viewers", "", []string{"--source", "a", "--http-max-viewers", "-1"}, "http-max-viewers: -1 is out of range"},
+		{"max sources", "", []string{"--source", "a", "--api-max-sources", "-2"}, "api-max-sources: -2 is out of range"},
 		{"http width", "", []string{"--source", "a", "--http-width", "-1"}, "http-width: -1 is out of range"},
 	}
 	for _, tt := range tests {
@@ -175,6 +183,9 @@ func TestCLIFlagErrors(t *testing.T) {
 	_, err = conveyor(t, "run", "--per-event")
 	require.Error(t, err)
 	assert.Equal(t, "--per-event was renamed: use --amqp-frames track-changes", oneLine(err))
+	_, err = conveyor(t, "run", "--http-token", "secret-on-the-command-line")
+	require.Error(t, err)
+	assert.Equal(t, "unknown flag --http-token (conveyor help run lists them)", oneLine(err), "a token is never a flag")
 
 	gst := "gst://videotestsrc num-buffers=3 ! video/x-raw,width=64,height=48 ! videoconvert ! appsink"
 	var got []string

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	neturl "net/url"
+	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +17,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/depth"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
 	"github.com/conveyor-vision/conveyor/pipeline/track"
@@ -277,6 +281,18 @@ func (b *built) addWeb(context.Context) error {
 	}
 	o := b.cfg.Web
 	o.Title, o.Collectors = "conveyor", collectors
+	if t := os.Getenv(web.EnvToken); t != "" {
+		o.Token = t // wins over --http-token-file
+	}
+	if b.mq != nil {
+		pub := b.mq
+		o.Checks = append(o.Checks, web.Check{Name: "rabbitmq", Func: func() error {
+			if !pub.Stats().Connected {
+				return errors.New("not connected to the broker")
+			}
+			return nil
+		}})
+	}
 	if b.cfg.Run.API {
 		o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
 			src, err := camera.Open(uri, b.cfg.Sources)
@@ -354,16 +370,34 @@ func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkBrokerURL(url); err != nil {
+		return nil, err
+	}
 	c.URL, c.Declare = url, true
 	return mq.NewPublisher(ctx, c)
 }
 
-// warnings gathers what the sources report without failing.
+// checkBrokerURL refuses a broker URL Go's URL parser rejects before the
+// RabbitMQ client sees it: the parser's reason quotes part of the URL
+// (`invalid port ":Secr" after host` for the password Secr#t99), which
+// no redaction can tell from the rest. The answer says how to write it.
+func checkBrokerURL(raw string) error {
+	if _, err := neturl.Parse(raw); err != nil {
+		return fmt.Errorf("amqp: the broker URL %s does not parse: percent-encode special characters in the user name and password (# is %%23, / is %%2F, %% is %%25, @ is %%40): %w",
+			meta.RedactURI(raw), mq.ErrBadURL)
+	}
+	return nil
+}
+
+// warnings gathers what the sources report without failing, their
+// secrets hidden.
 func (b *built) warnings() []string {
 	var out []string
 	for _, s := range b.sources {
 		if w, ok := s.(pipeline.Warner); ok {
-			out = append(out, w.Warnings()...)
+			for _, warn := range w.Warnings() {
+				out = append(out, meta.RedactURI(warn))
+			}
 		}
 	}
 	return out

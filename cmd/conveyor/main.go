@@ -6,11 +6,14 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 func main() {
+	quietNativeLogs()
 	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "conveyor: "+oneLine(err))
+		fmt.Fprintln(os.Stderr, "conveyor: "+meta.RedactURI(oneLine(err)))
 		os.Exit(1)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -308,10 +309,7 @@ func TestTruncatedVideoProcessesWhatItCanAndSaysSo(t *testing.T) {
 // source, interrupts it, and checks that it exits 0 with a playable video.
 func TestSIGINTDrainsAndFinalizes(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "conveyor")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := conveyorBinary(t)
 
 	out, events := filepath.Join(dir, "o.mp4"), filepath.Join(dir, "e.jsonl")
 	cmd := exec.Command(bin, "run", "-s", "pattern://?width=320&height=240&fps=30&frames=-1", "--out", out, "--jsonl", events)
@@ -349,4 +347,94 @@ func TestSIGINTDrainsAndFinalizes(t *testing.T) {
 	assert.NotEmpty(t, frames)
 	assert.Equal(t, len(evs), len(frames), "every frame that was read made it into both outputs")
 	assert.Contains(t, stderr.String(), "wrote "+out)
+}
+
+// conveyorBinary builds the conveyor binary, for the tests that need a
+// real process (signals, what native libraries print on stderr).
+func conveyorBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "conveyor")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	return bin
+}
+
+// runBinary runs the binary with args and extra environment, the native
+// log variables left unset unless env sets them, and returns its stderr.
+func runBinary(t *testing.T, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); nativeLogDefaults[k] == "" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "CONVEYOR_ASSETS="+filepath.Dir(filepath.Dir(filepath.Dir(asset(t, models.DefaultModel)))))
+	cmd.Env = append(cmd.Env, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return stderr.String(), err
+}
+
+// TestNativeLogsStayQuiet (issue 13): OpenCV and FFmpeg printed their own
+// lines on stderr ("[ WARN:0@0.04] global cap_gstreamer.cpp …", "[tcp @
+// 0x…] Connection … failed") before conveyor's one line. Now a failure is
+// one line; a user who asks for OpenCV's lines still gets them.
+func TestNativeLogsStayQuiet(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	bin := conveyorBinary(t)
+	cases := []struct {
+		name, source, want string
+	}{
+		{"gstreamer", "gst://filesrc location=/nonexistent ! decodebin ! appsink", "cannot open"},
+		{"ffmpeg", "rtsp://" + closed + "/x", "cannot open"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stderr, err := runBinary(t, bin, nil, "run", "-s", tc.source, "--reconnect", "0")
+			require.Error(t, err)
+			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+			assert.True(t, strings.HasPrefix(stderr, "conveyor: source "), stderr)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+	stderr, err := runBinary(t, bin, []string{"OPENCV_LOG_LEVEL=WARNING"}, "run", "-s", cases[0].source)
+	require.Error(t, err)
+	assert.Contains(t, stderr, "GStreamer warning", "the user's OPENCV_LOG_LEVEL is kept")
+}
+
+func TestOneLineSaysEachPrefixOnce(t *testing.T) {
+	for in, want := range map[string]string{
+		"infer: infer: infer: model m.onnx: opencv: forward: boom": "infer: model m.onnx: opencv: forward: boom",
+		"source a: preprocess: frame 2x2\nsource b: infer: x":      "source a: preprocess: frame 2x2; source b: infer: x",
+		"config c.yaml: 3:  score: 3 is out of range":              "config c.yaml: 3: score: 3 is out of range",
+		"a: b: a: b":        "a: b: a: b",
+		"x: x y: x y: z":    "x: x y: x y: z",
+		"mq: mq: no broker": "mq: no broker",
+	} {
+		assert.Equal(t, want, oneLine(errors.New(in)), in)
+	}
+}
+
+// TestBrokerPasswordNeverShows (issue 13, item 3): a broker password Go's
+// URL parser rejects showed its first characters in the error
+// (`invalid port ":Secr"` for Secr#t99). Now the line says how to write
+// the URL, and nothing of the password.
+func TestBrokerPasswordNeverShows(t *testing.T) {
+	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
+	for _, pw := range []string{"Secr#t99", "50%off!", "pa/ss"} {
+		_, err := conveyor(t, "run", "-s", clip, "--max-frames", "1", "--amqp", "amqp://u:"+pw+"@127.0.0.1:1/", "--amqp-start-timeout", "300ms")
+		require.Error(t, err, pw)
+		line := oneLine(err)
+		assert.Contains(t, line, "amqp://u:xxxxx@127.0.0.1:1/", pw)
+		assert.Contains(t, line, "percent-encode", pw)
+		assert.NotContains(t, line, pw[:3], pw)
+	}
 }

@@ -67,6 +67,9 @@ func runAction(c *cli.Context) error {
 	}
 	if b.web != nil {
 		fmt.Fprintf(stderr, "conveyor: live view on %s (metrics on %smetrics)\n", b.web.URL(), b.web.URL())
+		for _, note := range b.web.Notes() {
+			fmt.Fprintf(stderr, "conveyor: %s\n", note)
+		}
 	}
 	bar := newProgress(cfg, b, stderr)
 	if bar != nil {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +85,45 @@ func TestTrackAndHTTP(t *testing.T) {
 	assert.Equal(t, len(ids), appeared, "one appeared event per id")
 	assert.Equal(t, appeared, left, "every object that appeared left, at the latest with the source's end")
 	assert.NotEmpty(t, ends[0].Events, "someone is still in the picture at the end of the clip")
+}
+
+// TestHealthzSaysWhenTheBrokerIsDown (issue 13): /healthz said "ok" while
+// RabbitMQ was unreachable and every message was being lost; now it is
+// unhealthy and says why.
+func TestHealthzSaysWhenTheBrokerIsDown(t *testing.T) {
+	var stderr syncBuffer
+	app := newApp()
+	app.ErrWriter = &stderr
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunContext(ctx, []string{"conveyor", "run", "-s", "pattern://?width=160&height=120&fps=15&frames=-1",
+			"--http", "127.0.0.1:0", "--progress", "never", "--blur", "none",
+			"--amqp", "amqp://u:p@127.0.0.1:1/", "--amqp-start-timeout", "300ms", "--amqp-offline"})
+	}()
+	re := regexp.MustCompile(`live view on (http://127\.0\.0\.1:\d+/)`)
+	var base string
+	waitFor(t, "the web server", 30*time.Second, func() bool {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+		return base != ""
+	})
+	var h struct{ Status, Reason string }
+	waitFor(t, "frames to flow", 30*time.Second, func() bool {
+		resp, err := http.Get(base + "healthz")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&h))
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%+v", h)
+		return strings.HasPrefix(h.Reason, "rabbitmq")
+	})
+	assert.Equal(t, "rabbitmq: not connected to the broker", h.Reason)
+	stop()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not stop")
+	}
 }

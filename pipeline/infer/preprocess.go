@@ -13,6 +13,15 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
+// MinInputSide is the smallest network input side, after the plan's resize
+// and padding, that Preprocess passes on. Below it the detectors fail inside
+// OpenCV (YuNet 2022mar needs 63 pixels: on a 64x48 frame its pooling
+// layers' outputs are empty), so Preprocess refuses such a frame with
+// pipeline.ErrBadSource: the line ends that source alone, with the reason,
+// and the others go on. Fixed-size models (UltraFace) always get their own
+// input size, whatever the frame's.
+const MinInputSide = 64
+
 // Preprocess is the stage that turns Frame.Image into Frame.Input (NCHW
 // float32, as the spec wants it) and sets Frame.Geometry. The blob Mat
 // belongs to the frame (released with it); Input.Data is a view of it.
@@ -39,7 +48,8 @@ func NewPreprocess(spec models.Spec, size models.InputSize) (*Preprocess, error)
 }
 
 // Process sets f.Input and f.Geometry. A frame without a BGR8 image is
-// skipped (pipeline.ErrSkipFrame).
+// skipped (pipeline.ErrSkipFrame); a frame too small for the model ends
+// its source (pipeline.ErrBadSource, see MinInputSide).
 func (p *Preprocess) Process(_ context.Context, f *pipeline.Frame) error {
 	if p.closed {
 		return ErrClosed
@@ -75,6 +85,11 @@ func (p *Preprocess) blob(img gocv.Mat) (gocv.Mat, models.Plan, error) {
 		p.plan = plan
 	}
 	plan := p.plan
+	if plan.InputW < MinInputSide || plan.InputH < MinInputSide {
+		// The source's every frame will be as small: end it, not the line.
+		return gocv.Mat{}, models.Plan{}, fmt.Errorf("frame %dx%d is too small for the model: its input would be %dx%d, under %d pixels a side: %w",
+			w, h, plan.InputW, plan.InputH, MinInputSide, pipeline.ErrBadSource)
+	}
 	src := img
 	if plan.ResizeW != plan.InputW || plan.ResizeH != plan.InputH {
 		// Resize keeping the aspect, then pad right and bottom with zeros.

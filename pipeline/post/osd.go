@@ -19,7 +19,7 @@ type OSDOptions struct {
 	Boxes     bool // a rectangle around each object
 	Labels    bool // label, score, track id and distance above the box
 	Landmarks bool // the model's landmarks (eyes, nose, mouth corners)
-	FPS       bool // the frame rate, top left
+	FPS       bool // the source's name (credentials hidden), frame number and rate, top left
 }
 
 // OSD draws boxes, labels and the frame rate on the frame: DeepStream's
@@ -71,7 +71,9 @@ func (o *OSD) Process(_ context.Context, f *pipeline.Frame) error {
 	}
 	if o.opts.FPS {
 		fps := o.update(f)
-		text := fmt.Sprintf("%s #%d  %.1f fps", f.SourceName, f.Number, fps)
+		// The line redacts names where sources enter; a frame made
+		// elsewhere may not be, and the picture must never show a password.
+		text := fmt.Sprintf("%s #%d  %.1f fps", meta.RedactURI(f.SourceName), f.Number, fps)
 		gocv.PutText(img, text, image.Pt(9, 21), gocv.FontHersheySimplex, 0.55, color.RGBA{0, 0, 0, 0}, 3)
 		gocv.PutText(img, text, image.Pt(8, 20), gocv.FontHersheySimplex, 0.55, textColor, 1)
 	}

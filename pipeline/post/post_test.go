@@ -187,3 +187,26 @@ func TestOSDForgetsEndedSources(t *testing.T) {
 	assert.NotContains(t, o.fps, 1)
 	assert.Contains(t, o.lastArr, 2)
 }
+
+// TestOSDNeverDrawsAPassword (issue 13, item 3): the source name the OSD
+// burns into the picture has its password hidden, even one Go's URL parser
+// rejects: the pixels are those of the redacted name.
+func TestOSDNeverDrawsAPassword(t *testing.T) {
+	draw := func(name string) gocv.Mat {
+		img := gocv.NewMatWithSize(120, 640, gocv.MatTypeCV8UC3)
+		f := &pipeline.Frame{SourceName: name, Number: 7, Image: img}
+		require.NoError(t, NewOSD(OSDOptions{FPS: true}).Process(context.Background(), f))
+		return img
+	}
+	all := image.Rect(0, 0, 640, 120)
+	for _, secret := range []string{"rtsp://admin:50%off!@cam/x", "rtsp://admin:pa#ss@cam/x", "rtsp://cam/x?password=hunter2"} {
+		got, want := draw(secret), draw(meta.RedactURI(secret))
+		clear := gocv.NewMatWithSize(120, 640, gocv.MatTypeCV8UC3)
+		gocv.PutText(&clear, secret+" #7  0.0 fps", image.Pt(8, 20), gocv.FontHersheySimplex, 0.55, textColor, 1)
+		assert.True(t, equalRegion(t, want, got, all), "%s: the OSD draws the redacted name", secret)
+		assert.False(t, equalRegion(t, clear, got, all), "%s: not the name in clear", secret)
+		for _, m := range []gocv.Mat{got, want, clear} {
+			require.NoError(t, m.Close())
+		}
+	}
+}

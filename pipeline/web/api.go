@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
@@ -21,8 +21,12 @@ import (
 //	POST   /api/sources       {"uri": "..."}: open and attach; 201 with its SourceStatus
 //	DELETE /api/sources/{id}  detach; 202 {"id": N}
 //
-// POST and DELETE need Options.OpenSource (403 without it). Errors are JSON:
-// {"error": "..."}. Source names are redacted as on /stats (no passwords).
+// POST and DELETE need Options.OpenSource (403 without it) and the token
+// (401 without it: auth.go). POST opens only what Options.APIAllow allows
+// (403 otherwise, the same answer whether a path exists or not: allow.go),
+// and no more than Options.MaxSources running sources (409). Errors are
+// JSON: {"error": "..."}. Source names and errors are redacted
+// (meta.RedactURI: no passwords).
 //
 // Cross-site requests: a page on another site can make a browser send a
 // form (POST, Content-Type application/x-www-form-urlencoded, multipart/
@@ -58,7 +62,7 @@ func writeError(w http.ResponseWriter, code int, format string, args ...any) {
 
 // redactStatus hides passwords in a source's name, and in its error.
 func redactStatus(st pipeline.SourceStatus) pipeline.SourceStatus {
-	red := camera.Redact(st.Name)
+	red := meta.RedactURI(st.Name)
 	if red != st.Name && st.Name != "" {
 		st.Err = strings.ReplaceAll(st.Err, st.Name, red)
 	}
@@ -80,8 +84,8 @@ func (s *Server) handleListSources(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.statuses())
 }
 
-// apiAllowed answers the request (and returns false) when the API is off or
-// the request comes from another site's page.
+// apiAllowed answers the request (and returns false) when the API is off,
+// the request comes from another site's page, or it lacks the token.
 func (s *Server) apiAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.OpenSource == nil {
 		writeError(w, http.StatusForbidden, "the source API is off: start conveyor with --api to add and remove sources")
@@ -94,7 +98,33 @@ func (s *Server) apiAllowed(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
-	return true
+	return s.authorize(w, r, false)
+}
+
+// reserve counts a POST against MaxSources while it opens its source; the
+// returned func gives the place back (attached: the line counts it from
+// then on).
+func (s *Server) reserve() (release func(attached bool), err error) {
+	running := 0
+	for _, st := range s.line.Sources() {
+		if st.State == meta.SourceRunning {
+			running++
+		}
+	}
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	if running+s.pending >= s.opts.MaxSources {
+		return nil, fmt.Errorf("%d sources are running or opening, the most --api-max-sources allows: remove one first", running+s.pending)
+	}
+	s.pending++
+	return func(attached bool) {
+		s.addMu.Lock()
+		defer s.addMu.Unlock()
+		s.pending--
+		if attached {
+			s.lastAttach = time.Now()
+		}
+	}, nil
 }
 
 func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
@@ -127,9 +157,21 @@ func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `missing "uri"`)
 		return
 	}
-	red := camera.Redact(req.URI)
-	// hide replaces the URI in an error's text by its redacted form.
-	hide := func(err error) string { return strings.ReplaceAll(err.Error(), req.URI, red) }
+	red := meta.RedactURI(req.URI)
+	// hide replaces the URI in an error's text by its redacted form, and
+	// redacts any other URI in it.
+	hide := func(err error) string { return meta.RedactURI(strings.ReplaceAll(err.Error(), req.URI, red)) }
+	if err := s.allow.check(req.URI); err != nil {
+		writeError(w, http.StatusForbidden, "open %s: %s", red, hide(err))
+		return
+	}
+	release, err := s.reserve()
+	if err != nil {
+		writeError(w, http.StatusConflict, "open %s: %s", red, err)
+		return
+	}
+	attached := false
+	defer func() { release(attached) }()
 	src, opts, err := s.opts.OpenSource(r.Context(), req.URI)
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "open %s: %s", red, hide(err))
@@ -137,6 +179,7 @@ func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
 	}
 	info := src.Info() // before Attach: from then on the line owns src
 	id, err := s.line.Attach(src, opts)
+	attached = err == nil
 	if err != nil {
 		cerr := src.Close() // not kept by the line: still ours
 		code := http.StatusInternalServerError
@@ -146,7 +189,7 @@ func (s *Server) handleAddSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, "attach %s: %s", red, hide(errors.Join(err, cerr)))
 		return
 	}
-	st := pipeline.SourceStatus{ID: id, Name: info.Name, Live: info.Live, FPS: info.FPS, State: meta.SourceRunning}
+	st := pipeline.SourceStatus{ID: id, Name: meta.RedactURI(info.Name), Live: info.Live, FPS: info.FPS, State: meta.SourceRunning}
 	for _, got := range s.line.Sources() {
 		if got.ID == id {
 			st = got

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 type apiLine struct {
 	*running
 	opened, closed atomic.Int64
+	attempts       atomic.Int64 // calls of open, failed ones included
 }
 
 // closeCounter counts Close calls on a source.
@@ -47,6 +49,7 @@ func (c *closeCounter) Close() error { c.n.Add(1); return c.Source.Close() }
 // open opens a URI as --source does, paced at the file's frame rate so that
 // a viewer can watch a file.
 func (a *apiLine) open(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
+	a.attempts.Add(1)
 	src, err := camera.Open(uri, camera.Options{Realtime: true})
 	if err != nil {
 		return nil, pipeline.LinkOptions{}, err
@@ -55,17 +58,48 @@ func (a *apiLine) open(_ context.Context, uri string) (pipeline.Source, pipeline
 	return &closeCounter{Source: src, n: &a.closed}, pipeline.LinkOptions{}, nil
 }
 
+// testToken is the token of the test servers with the source API on.
+const testToken = "0123456789abcdef-test-token"
+
+// startAPI serves a KeepAlive line of uris with the source API on (with
+// testToken, allowed to open pattern:// and the assets' media folder) or
+// off.
 func startAPI(t *testing.T, on bool, uris ...string) *apiLine {
+	t.Helper()
+	return startAPIWith(t, on, Options{}, uris...)
+}
+
+func startAPIWith(t *testing.T, on bool, o Options, uris ...string) *apiLine {
 	t.Helper()
 	a := &apiLine{}
 	line := openLine(t, uris...)
 	line.KeepAlive = true
-	o := Options{Addr: "127.0.0.1:0", StreamFPS: 30}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.StreamFPS == 0 {
+		o.StreamFPS = 30
+	}
 	if on {
 		o.OpenSource = a.open
+		if o.Token == "" {
+			o.Token = testToken
+		}
+		if o.APIAllow == nil {
+			o.APIAllow = []string{"pattern://", "rtsp://*", mediaFolder(t)}
+		}
 	}
 	a.running = serve(t, line, o)
+	a.token = o.Token
 	return a
+}
+
+// mediaFolder is the assets' media folder, where the test clips are.
+func mediaFolder(t *testing.T) string {
+	t.Helper()
+	clip, err := models.Asset("media/video/face-demographics-walking-and-pause.mp4")
+	require.NoError(t, err)
+	return filepath.Dir(filepath.Dir(clip))
 }
 
 // do sends a request with a body of the given content type ("" for none)
@@ -76,6 +110,9 @@ func (r *running) do(t *testing.T, method, path, contentType, body string, heade
 	require.NoError(t, err)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -317,9 +354,10 @@ func TestSourceAPIErrors(t *testing.T) {
 		{"missing uri", "POST", "/api/sources", js, `{}`, nil, 400, `missing "uri"`},
 		{"blank uri", "POST", "/api/sources", js, `{"uri":"  "}`, nil, 400, `missing "uri"`},
 		{"too big", "POST", "/api/sources", js, `{"uri":"` + strings.Repeat("a", 5000) + `"}`, nil, 413, "larger than"},
-		{"cannot open", "POST", "/api/sources", js, `{"uri":"/nonexistent/clip.mp4"}`, nil, 422, "/nonexistent/clip.mp4"},
-		{"unknown scheme", "POST", "/api/sources", js, `{"uri":"nope://x"}`, nil, 422, "unknown scheme"},
-		{"password redacted", "POST", "/api/sources", js, `{"uri":"nope://user:secret@host/x"}`, nil, 422, "open nope://user:"},
+		{"cannot open", "POST", "/api/sources", js, `{"uri":"` + mediaFolder(t) + `/nonexistent.mp4"}`, nil, 422, "no such file"},
+		{"unknown scheme", "POST", "/api/sources", js, `{"uri":"nope://x"}`, nil, 403, "may not open nope://"},
+		{"password redacted", "POST", "/api/sources", js, `{"uri":"nope://user:secret@host/x"}`, nil, 403, "open nope://user:xxxxx@host/x"},
+		{"password redacted in an open error", "POST", "/api/sources", js, `{"uri":"rtsp://user:se#cret@127.0.0.1:1/x"}`, nil, 422, "open rtsp://user:xxxxx@127.0.0.1:1/x"},
 		{"another site", "POST", "/api/sources", js, `{"uri":"pattern://"}`, []string{"Origin", "http://evil.example"}, 403, "cross-origin"},
 		{"delete another site", "DELETE", "/api/sources/0", "", "", []string{"Origin", "http://evil.example"}, 403, "cross-origin"},
 		{"id not a number", "DELETE", "/api/sources/x", "", "", nil, 400, "must be a number"},

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
@@ -107,7 +106,7 @@ func (o *observer) attach(line *pipeline.Line) error {
 		o.mu.Lock()
 		m := o.meters[f.SourceID]
 		if m == nil {
-			m = &meter{id: f.SourceID, name: camera.Redact(f.SourceName)}
+			m = &meter{id: f.SourceID, name: meta.RedactURI(f.SourceName)}
 			o.meters[f.SourceID] = m
 		}
 		m.add(now)

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // DefaultAddr is where the server listens when Options.Addr is empty.
@@ -51,12 +53,56 @@ type Options struct {
 	// opens a URI with it and attaches the source to the line, DELETE
 	// /api/sources/{id} detaches one (see api.go). ctx is the request's: it
 	// bounds the opening only, never the source's life. When nil those two
-	// answer 403; GET /api/sources always works.
+	// answer 403; GET /api/sources always works. The API needs a token
+	// (Token or TokenFile), and opens only what APIAllow allows.
 	OpenSource func(ctx context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) `yaml:"-"`
+
+	// TokenFile names a file holding the token that POST and DELETE
+	// /api/sources need, and, on an address other machines can reach, the
+	// live streams too (auth.go). A file that does not exist is made, with
+	// a new random token, readable by its owner only. The token is never a
+	// flag: `conveyor run` also reads it from CONVEYOR_HTTP_TOKEN (EnvToken).
+	TokenFile string `yaml:"http-token-file" usage:"file holding the token the source API (and, on a non-loopback address, the live streams) require; made with a new random token if missing (or set CONVEYOR_HTTP_TOKEN)"`
+	// Token is the token itself, for library users; it wins over TokenFile.
+	Token string `yaml:"-"`
+	// AllowHosts are host names the server answers to besides its own
+	// address, IP addresses, localhost and this machine's name: a request
+	// whose Host header names anything else is refused (421), which defeats
+	// DNS rebinding. Add the names users type to reach it.
+	AllowHosts []string `yaml:"http-allow-host" usage:"a host name the server answers to besides IP addresses, localhost and this machine's name (repeatable): a guard against DNS rebinding"`
+	// Pprof serves Go's profiler at /debug/pprof, to loopback clients only.
+	Pprof bool `yaml:"http-pprof" usage:"serve Go's profiler at /debug/pprof (to clients on this machine only)"`
+	// MaxViewers caps the live streams open at once; 0 means 16.
+	MaxViewers int `yaml:"http-max-viewers" usage:"most live streams open at once (0 = 16)"`
+	// APIAllow lists what POST /api/sources may open (allow.go): rtsp://HOST
+	// (also rtsps, http, https; HOST may be *.domain or *), a whole scheme
+	// (gst://, v4l2://, pattern://, realsense://), or an absolute folder.
+	// Empty means DefaultAPIAllow: RTSP cameras, nothing local.
+	APIAllow []string `yaml:"api-allow" usage:"what POST /api/sources may open (repeatable): rtsp://HOST, http://HOST (HOST, *.domain or *), gst://, v4l2://, pattern://, realsense://, or a folder /srv/clips/ (default rtsp://* and rtsps://*; gst:// and local files only when listed)"`
+	// MaxSources caps the sources the source API lets run at once; 0 means
+	// 16. Sources given at start count, but are never refused.
+	MaxSources int `yaml:"api-max-sources" usage:"most sources running at once that POST /api/sources allows (0 = 16)"`
+	// Checks are health checks of what the line depends on (a broker, an
+	// output): /healthz is unhealthy while one fails.
+	Checks []Check `yaml:"-"`
+}
+
+// Check is one health check: Func returns nil while Name is fine, or why
+// it is not ("not connected"). It must be quick and safe from any
+// goroutine.
+type Check struct {
+	Name string
+	Func func() error
 }
 
 // DefaultOptions is what `conveyor run --http ADDR` starts from.
 func DefaultOptions() Options { return Options{StreamFPS: 10, Quality: 80, StreamWidth: 960} }
+
+// The caps when Options leave them at zero.
+const (
+	DefaultMaxViewers = 16
+	DefaultMaxSources = 16
+)
 
 // Validate checks the options a user sets, naming each by its option key;
 // zeros stand for the defaults.
@@ -75,6 +121,23 @@ func (o Options) Validate() error {
 	}
 	if o.StreamWidth < 0 || (o.StreamWidth > 0 && o.StreamWidth < 16) || o.StreamWidth > 8192 {
 		errs = append(errs, fmt.Errorf("http-width: %d is out of range: want 0 (as is) or 16 to 8192", o.StreamWidth))
+	}
+	if o.MaxViewers < 0 || o.MaxViewers > 10000 {
+		errs = append(errs, fmt.Errorf("http-max-viewers: %d is out of range: want 0 (16) to 10000", o.MaxViewers))
+	}
+	if o.MaxSources < 0 || o.MaxSources > 10000 {
+		errs = append(errs, fmt.Errorf("api-max-sources: %d is out of range: want 0 (16) to 10000", o.MaxSources))
+	}
+	for _, h := range o.AllowHosts {
+		if h = strings.TrimSpace(h); h == "" || strings.ContainsAny(h, "/:@ *") {
+			errs = append(errs, fmt.Errorf("http-allow-host: %q: want a host name, such as cams.example.com", h))
+		}
+	}
+	if err := checkToken(o.Token, "token"); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := parseAllow(o.APIAllow); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -108,6 +171,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Title == "" {
 		o.Title = "conveyor"
 	}
+	if o.MaxViewers == 0 {
+		o.MaxViewers = DefaultMaxViewers
+	}
+	if o.MaxSources == 0 {
+		o.MaxSources = DefaultMaxSources
+	}
 	if o.Stale < 0 {
 		return o, fmt.Errorf("web: stale %s is negative", o.Stale)
 	}
@@ -118,6 +187,11 @@ func (o Options) withDefaults() (Options, error) {
 type Server struct {
 	line    *pipeline.Line
 	opts    Options
+	token   string              // "" when none: no source API
+	exposed bool                // the address is reachable from other machines
+	hosts   map[string]struct{} // names the Host header may give (hostAllowed)
+	allow   allowList           // what the source API may open
+	notes   []string            // for the operator: Notes
 	reg     *prometheus.Registry
 	obs     *observer
 	sink    *Sink
@@ -129,6 +203,10 @@ type Server struct {
 	served    chan error
 	closeOnce sync.Once
 	closeErr  error
+
+	addMu      sync.Mutex // guards pending and lastAttach
+	pending    int        // POSTs opening a source now (counted against MaxSources)
+	lastAttach time.Time  // when the API last attached a source (for Health)
 }
 
 //go:embed index.html
@@ -145,7 +223,25 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{line: line, opts: o, reg: prometheus.NewRegistry(), done: make(chan struct{}), served: make(chan error, 1), started: time.Now()}
+	allow, err := parseAllow(o.APIAllow)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	token, note, err := loadToken(o)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if o.OpenSource != nil && token == "" {
+		return nil, fmt.Errorf("web: the source API needs a token: set %s, or give a token file (made with a new token if missing)", EnvToken)
+	}
+	s := &Server{line: line, opts: o, token: token, exposed: !isLoopback(o.Addr), hosts: hostNames(o), allow: allow,
+		reg: prometheus.NewRegistry(), done: make(chan struct{}), served: make(chan error, 1), started: time.Now()}
+	if note != "" {
+		s.notes = append(s.notes, note)
+	}
+	if s.exposed && token == "" {
+		s.notes = append(s.notes, fmt.Sprintf("warning: http: %s can be reached from other machines and has no token: anyone who reaches it can watch every stream (set %s or --http-token-file, or bind to 127.0.0.1)", o.Addr, EnvToken))
+	}
 	s.sink = newSink(o)
 	s.obs = newObserver(s.sink)
 	s.sink.mu.Lock()
@@ -177,11 +273,14 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	mux.HandleFunc("POST /api/sources", s.handleAddSource)
 	mux.HandleFunc("DELETE /api/sources/{id}", s.handleRemoveSource)
 	mux.HandleFunc("GET /{$}", s.handleIndex)
-	// Go's profiler, for memory that grows over days: the server listens on
-	// loopback unless told otherwise.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if o.Pprof {
+		// Go's profiler, for memory that grows over days: asked for, and
+		// for this machine only, whatever the address (it shows the heap,
+		// and a CPU profile costs the line).
+		for path, h := range map[string]http.HandlerFunc{"GET /debug/pprof/": pprof.Index, "GET /debug/pprof/profile": pprof.Profile, "GET /debug/pprof/trace": pprof.Trace} {
+			mux.HandleFunc(path, loopbackOnly(h))
+		}
+	}
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -190,12 +289,28 @@ func New(line *pipeline.Line, o Options) (*Server, error) {
 	}
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler:           mux,
+		Handler:           s.hostGuard(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
 	}
 	go func() { s.served <- s.srv.Serve(ln) }()
 	return s, nil
+}
+
+// Notes are what the operator should read when the server starts: a
+// warning about an address reachable from other machines without a token,
+// a token file just made. `conveyor run` prints them.
+func (s *Server) Notes() []string { return s.notes }
+
+// loopbackOnly answers 404 to clients on other machines.
+func loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !fromLoopback(r) {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // Addr is the address the server listens on, with the port it got.
@@ -242,6 +357,9 @@ type Health struct {
 	// Status is "ok" or "unhealthy"; Reason says why when unhealthy.
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
+	// Idle is true when a line that waits for sources (the source API) has
+	// none running: healthy, with nothing to do.
+	Idle bool `json:"idle,omitempty"`
 	// LastFrameAge is the seconds since a frame last left the line; -1
 	// before the first.
 	LastFrameAge float64 `json:"last_frame_age_s"`
@@ -251,22 +369,65 @@ type Health struct {
 	Stale float64 `json:"stale_s"`
 }
 
-// Health reports whether the line runs and frames flowed within
-// Options.Stale: healthy means the sink is open (the line has not ended)
-// and a frame left the line less than Stale ago.
+// Health reports whether the line works: healthy means the sink is open
+// (the line has not ended), every Check passes, and a frame left the line
+// less than Options.Stale ago. A line that waits for sources
+// (Line.KeepAlive: the source API) is healthy with no source running
+// (Idle: idle is not sick), and a source the API just attached has Stale
+// to send its first frame.
 func (s *Server) Health() Health {
 	h := Health{Status: "ok", LastFrameAge: -1, Stale: s.opts.Stale.Seconds(), Frames: s.obs.frames.Load()}
 	last := s.obs.lastFrame.Load()
 	if last != 0 {
 		h.LastFrameAge = time.Since(time.Unix(0, last)).Seconds()
 	}
+	unhealthy := func(format string, args ...any) Health {
+		h.Status, h.Reason = "unhealthy", fmt.Sprintf(format, args...)
+		return h
+	}
+	if s.sink.isClosed() {
+		return unhealthy("the line has stopped")
+	}
+	for _, c := range s.opts.Checks {
+		if err := c.Func(); err != nil {
+			return unhealthy("%s: %v", c.Name, err)
+		}
+	}
+	// Since when frames should flow: the first frame, the start, or (a
+	// line that waits for sources) the API's last attach.
+	since := s.started
+	if s.line.KeepAlive {
+		running := 0
+		for _, st := range s.line.Sources() {
+			if st.State == meta.SourceRunning {
+				running++
+			}
+		}
+		if running == 0 {
+			h.Idle = true
+			return h
+		}
+		s.addMu.Lock()
+		if s.lastAttach.After(since) {
+			since = s.lastAttach
+		}
+		s.addMu.Unlock()
+		if last != 0 && time.Unix(0, last).After(since) {
+			since = time.Unix(0, last)
+		}
+		if wait := time.Since(since); wait > s.opts.Stale {
+			if last == 0 {
+				return unhealthy("no frame has left the line yet")
+			}
+			return unhealthy("no frame for %.1f s (more than %s)", wait.Seconds(), s.opts.Stale)
+		}
+		return h
+	}
 	switch {
-	case s.sink.isClosed():
-		h.Status, h.Reason = "unhealthy", "the line has stopped"
 	case last == 0:
-		h.Status, h.Reason = "unhealthy", "no frame has left the line yet"
+		return unhealthy("no frame has left the line yet")
 	case h.LastFrameAge > s.opts.Stale.Seconds():
-		h.Status, h.Reason = "unhealthy", fmt.Sprintf("no frame for %.1f s (more than %s)", h.LastFrameAge, s.opts.Stale)
+		return unhealthy("no frame for %.1f s (more than %s)", h.LastFrameAge, s.opts.Stale)
 	}
 	return h
 }
@@ -292,11 +453,16 @@ type StatsReply struct {
 	Uptime  float64       `json:"uptime_s"`
 	// API is true when the source API may add and remove sources.
 	API bool `json:"api"`
+	// Token is true when the server has a token: the API needs it, and
+	// StreamToken says whether the streams do too (an address other
+	// machines reach). The page asks for it then.
+	Token       bool `json:"token"`
+	StreamToken bool `json:"stream_token"`
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 	rep := StatsReply{Title: s.opts.Title, Health: s.Health(), Sources: s.sourceStats(), Stream: s.sink.Stats(),
-		Uptime: time.Since(s.started).Seconds(), API: s.opts.OpenSource != nil}
+		Uptime: time.Since(s.started).Seconds(), API: s.opts.OpenSource != nil, Token: s.token != "", StreamToken: s.streamToken()}
 	if s.obs.running() {
 		rep.Line = s.line.Stats()
 	}
@@ -355,6 +521,9 @@ func (s *Server) hasSource(id int) bool {
 // closes, or the source ends (then the stream ends with its closing
 // boundary). The stream of a source that has ended is 410 Gone.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	if s.streamToken() && !s.authorize(w, r, true) {
+		return
+	}
 	id := tiledID
 	if p := r.PathValue("id"); p != "all" {
 		n, err := strconv.Atoi(p)
@@ -372,9 +541,14 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 		id = n
 	}
-	v, latest, err := s.sink.subscribe(id)
+	v, latest, err := s.sink.subscribe(id, s.opts.MaxViewers)
 	if errors.Is(err, errSourceEnded) {
 		http.Error(w, err.Error(), http.StatusGone)
+		return
+	}
+	if errors.Is(err, errTooManyViewers) {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	if err != nil {
@@ -436,6 +610,10 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 }
 
 const boundary = "conveyorframe"
+
+// streamToken says whether the live streams need the token: the server has
+// one and other machines can reach it.
+func (s *Server) streamToken() bool { return s.exposed && s.token != "" }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -14,8 +14,8 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // tiledID is the feed of the tiled view.
@@ -125,12 +125,12 @@ func (s *Sink) Write(_ context.Context, f *pipeline.Frame) error {
 	}
 	fd := s.feeds[f.SourceID]
 	if fd == nil {
-		fd = newFeed(f.SourceID, camera.Redact(f.SourceName))
+		fd = newFeed(f.SourceID, meta.RedactURI(f.SourceName))
 		s.feeds[f.SourceID] = fd
 	}
 	if !fd.seen {
 		fd.seen = true
-		fd.name = camera.Redact(f.SourceName)
+		fd.name = meta.RedactURI(f.SourceName)
 	}
 	tiled := s.feeds[tiledID]
 	watched := len(fd.viewers) > 0 || (tiled != nil && len(tiled.viewers) > 0)
@@ -236,12 +236,14 @@ func (s *Sink) Stats() StreamStats {
 }
 
 var (
-	errClosed      = errors.New("web: the line has stopped: no more frames")
-	errSourceEnded = errors.New("web: the source has ended")
+	errClosed         = errors.New("web: the line has stopped: no more frames")
+	errSourceEnded    = errors.New("web: the source has ended")
+	errTooManyViewers = errors.New("web: too many viewers")
 )
 
-// subscribe adds a viewer of feed id and returns the feed's last JPEG.
-func (s *Sink) subscribe(id int) (*viewer, []byte, error) {
+// subscribe adds a viewer of feed id and returns the feed's last JPEG;
+// errTooManyViewers when max (> 0) streams are open already.
+func (s *Sink) subscribe(id, max int) (*viewer, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -249,6 +251,9 @@ func (s *Sink) subscribe(id int) (*viewer, []byte, error) {
 	}
 	if _, ended := s.ended[id]; ended {
 		return nil, nil, fmt.Errorf("%w: source %d", errSourceEnded, id)
+	}
+	if n := s.viewers.Load(); max > 0 && n >= int64(max) {
+		return nil, nil, fmt.Errorf("%w: %d streams are open, the most --http-max-viewers allows", errTooManyViewers, n)
 	}
 	fd := s.feeds[id]
 	if fd == nil {

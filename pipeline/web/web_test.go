@@ -39,6 +39,7 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan error
 	client *http.Client
+	token  string // sent by do, when set
 }
 
 // startLine runs a line of pattern sources (URIs), a stage that draws a
@@ -394,7 +395,7 @@ func TestSlowViewers(t *testing.T) {
 	stalled, err := net.Dial("tcp", srv.Addr())
 	require.NoError(t, err)
 	defer stalled.Close()
-	_, err = fmt.Fprintf(stalled, "GET /stream/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(stalled, "GET /stream/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	require.NoError(t, err)
 	status, err := bufio.NewReader(stalled).ReadString('\n')
 	require.NoError(t, err)
@@ -402,7 +403,7 @@ func TestSlowViewers(t *testing.T) {
 	// The viewer that hangs up.
 	gone, err := net.Dial("tcp", srv.Addr())
 	require.NoError(t, err)
-	_, err = fmt.Fprintf(gone, "GET /stream/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(gone, "GET /stream/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	require.NoError(t, err)
 	eventually(t, 5*time.Second, "two viewers", func() bool { return sink.Stats().Viewers == 2 })
 	require.NoError(t, gone.Close())
