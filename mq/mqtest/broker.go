@@ -1,9 +1,11 @@
-// Package mqtest starts a throwaway RabbitMQ broker for tests: Debian's
+// Package mqtest starts throwaway RabbitMQ brokers for tests: Debian's
 // rabbitmq-server with its own data directory, node name, ports and Erlang
-// cookie, listening on 127.0.0.1 only. It can stop and start that same node
-// in the middle of a test (same data, same port), and close every client
-// connection, to test recovery. With Options.TLS it also listens for amqps
-// on a second port, with a throwaway CA and server certificate it makes.
+// cookie, listening on 127.0.0.1 only. It can stop, kill (SIGKILL) and start
+// that same node in the middle of a test (same data, same port), and close
+// every client connection, to test recovery. With Options.TLS it also
+// listens for amqps on a second port, with a throwaway CA and server
+// certificate it makes. StartCluster starts several such nodes that share one
+// Erlang cookie and joins them into one cluster (cluster.go).
 //
 // When CONVEYOR_TEST_AMQP_URL is set, Start uses that broker instead and
 // starts nothing; Stop, Restart and CloseAllConnections then return
@@ -12,6 +14,10 @@
 //
 // A Broker is used from one goroutine (the test's). Close stops the node and
 // removes its directory; the caller calls it once, at the end.
+//
+// The nodes run with the Erlang schedulers' busy-waiting off (+sbwt none):
+// the test machines have two shared cores, and three idle nodes spinning on
+// them would slow everything else down.
 package mqtest
 
 import (
@@ -66,6 +72,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Server and Ctl are the scripts; "" means DefaultServer and DefaultCtl.
 	Server, Ctl string
+	// Plugins are enabled at start (for example "rabbitmq_shovel"); none by
+	// default.
+	Plugins []string
 }
 
 // Broker is a running broker.
@@ -76,6 +85,7 @@ type Broker struct {
 	tlsConf  *tls.Config // trusts the CA; for the readiness check
 	managed  bool
 	opts     Options
+	name     string // short name for messages: "node 2"
 	dir      string
 	node     string
 	port     int
@@ -96,6 +106,20 @@ func Start(opts Options) (*Broker, error) {
 		}
 		return b, nil
 	}
+	b, err := newNode(opts, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Restart(); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// newNode prepares a node's directory, ports and environment; it does not
+// start it. cookie is the Erlang cookie ("" lets Erlang make one).
+func newNode(opts Options, cookie string) (*Broker, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 90 * time.Second
 	}
@@ -125,6 +149,7 @@ func Start(opts Options) (*Broker, error) {
 		port:    ports[0],
 		url:     fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", ports[0]),
 	}
+	b.name = b.node
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", b.port)
 	if opts.MaxMessageSize > 0 {
 		conf += fmt.Sprintf("max_message_size = %d\n", opts.MaxMessageSize)
@@ -143,13 +168,23 @@ func Start(opts Options) (*Broker, error) {
 			"ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
 			ports[2], f.ca, f.cert, f.key)
 	}
+	plugins := "[" + strings.Join(opts.Plugins, ",") + "].\n"
 	files := map[string]string{
 		"rabbitmq.conf":     conf,
-		"enabled_plugins":   "[].\n",
+		"enabled_plugins":   plugins,
 		"rabbitmq-env.conf": "",
 	}
+	if cookie != "" {
+		// rabbitmq-server and rabbitmqctl both read $HOME/.erlang.cookie;
+		// Erlang refuses a cookie file others can read.
+		files[".erlang.cookie"] = cookie
+	}
 	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+		mode := os.FileMode(0o600)
+		if name == ".erlang.cookie" {
+			mode = 0o400
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), mode); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, fmt.Errorf("mqtest: %w", err)
 		}
@@ -166,13 +201,9 @@ func Start(opts Options) (*Broker, error) {
 		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq.conf"),
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 		"RABBITMQ_CONF_ENV_FILE="+filepath.Join(dir, "rabbitmq-env.conf"),
-		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}",
+		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none",
 		"ERL_EPMD_ADDRESS=127.0.0.1",
 	)
-	if err := b.Restart(); err != nil {
-		_ = b.Close()
-		return nil, err
-	}
 	return b, nil
 }
 
@@ -195,7 +226,14 @@ func (b *Broker) Managed() bool { return b.managed }
 // Port is the AMQP port (0 when not managed).
 func (b *Broker) Port() int { return b.port }
 
-// Restart starts the node (again, after Stop), on the same data directory
+// Node is the Erlang node name, rabbit@… ("" when not managed).
+func (b *Broker) Node() string { return b.node }
+
+// Running reports whether the node's process is running (false after Stop
+// or Kill, and when not managed).
+func (b *Broker) Running() bool { return b.cmd != nil }
+
+// Restart starts the node (again, after Stop or Kill), on the same data directory
 // and ports, and waits until it accepts AMQP connections (and, with TLS, a
 // TLS handshake followed by an AMQP one on the amqps port).
 func (b *Broker) Restart() error {
@@ -220,6 +258,12 @@ func (b *Broker) Restart() error {
 		b.lastWait = cmd.Wait()
 		close(exited)
 	}(b.exited)
+	return b.waitReady()
+}
+
+// waitReady waits until the node accepts connections, it exits, or
+// StartTimeout passes (then it stops the node).
+func (b *Broker) waitReady() error {
 	deadline := time.Now().Add(b.opts.StartTimeout)
 	for {
 		err := b.ready()
@@ -229,12 +273,12 @@ func (b *Broker) Restart() error {
 		select {
 		case <-b.exited:
 			b.cmd = nil
-			return fmt.Errorf("mqtest: rabbitmq-server exited during start (%v): %s", b.lastWait, tail(b.log.String()))
+			return fmt.Errorf("mqtest: rabbitmq-server %s exited during start (%v): %s", b.name, b.lastWait, tail(b.log.String()))
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = b.Stop()
-			return fmt.Errorf("mqtest: broker did not accept connections within %s: %v", b.opts.StartTimeout, err)
+			return fmt.Errorf("mqtest: broker %s did not accept connections within %s: %v", b.name, b.opts.StartTimeout, err)
 		}
 	}
 }
@@ -285,6 +329,26 @@ func (b *Broker) Stop() error {
 	}
 	// Erlang helpers (erl_child_setup, inet_gethost) are in the group.
 	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	b.cmd = nil
+	return nil
+}
+
+// Kill ends the node at once with SIGKILL, as a crash or a power cut would
+// (no AMQP close, no Raft hand-over), and waits for it to exit, at most 30 s.
+// The data directory stays for Restart.
+func (b *Broker) Kill() error {
+	if !b.managed {
+		return ErrNotManaged
+	}
+	if b.cmd == nil {
+		return nil
+	}
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-b.exited:
+	case <-time.After(30 * time.Second):
+		return errors.New("mqtest: broker did not exit after SIGKILL")
+	}
 	b.cmd = nil
 	return nil
 }
