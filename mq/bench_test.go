@@ -26,7 +26,7 @@ func BenchmarkPublishConfirmed(b *testing.B) {
 	require.NoError(b, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	p, err := NewPublisher(ctx, Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "bench", Declare: true, OutboxSize: 4096, MaxInFlight: 512})
+	p, err := NewPublisher(ctx, Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "bench", Declare: true, OutboxSize: 4096, MaxInFlight: 512})
 	require.NoError(b, err)
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()

@@ -1,191 +1,155 @@
 package mq
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
-	"strings"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
-// Endpoint says how to reach the broker. Publisher and Consume share it.
-type Endpoint struct {
-	// URL is amqp://user:pass@host:port/vhost or amqps://…. Percent-encode
-	// special characters in the user name and password.
-	URL string `yaml:"amqp" usage:"RabbitMQ broker: amqp[s]://user:pass@host:5672/vhost, or env to read CONVEYOR_AMQP_URL"`
-	// CAFile is a PEM file of CA certificates that sign the broker's
-	// certificate (amqps only); empty means the system pool.
-	CAFile string `yaml:"amqp-ca" usage:"PEM CA file for amqps://"`
-	// CertFile and KeyFile are a PEM client certificate and key for mutual
-	// TLS (amqps only); both or neither.
-	CertFile, KeyFile string `yaml:"-"`
-	// DialTimeout bounds one TCP connect plus the AMQP handshake; 0 means 5 s.
-	DialTimeout time.Duration `yaml:"-"`
-	// Heartbeat is the AMQP heartbeat interval; 0 means 10 s.
-	Heartbeat time.Duration `yaml:"-"`
-	// ConnectionName is shown by the broker's management UI; 0 means "conveyor".
-	ConnectionName string `yaml:"-"`
+// Config configures a Publisher. The zero value of each field but Endpoint
+// has a sensible default.
+type Config struct {
+	Endpoint `yaml:",inline"`
+	// Exchange is where messages go; "" is AMQP's default exchange (routing
+	// key = queue name).
+	Exchange string `yaml:"exchange" usage:"topic exchange to publish to (declared if missing)"`
+	// ExchangeType is used when Declare is set; "" means "topic".
+	ExchangeType string `yaml:"-"`
+	// Declare makes the publisher declare Exchange (durable) on every
+	// connect. Without it the exchange must exist.
+	Declare bool `yaml:"-"`
+	// RoutingKey is the template WriteMessage routes by: {source} becomes
+	// the sanitised source name (SanitizeKey), {source_id} the source's
+	// index. "" means DefaultRoutingKey.
+	RoutingKey string `yaml:"routing-key" usage:"routing key template: {source}, {source_id}"`
+
+	// OutboxSize is how many messages may wait while the broker is slow or
+	// away; 0 means 1000 in memory and no limit of its own on disk.
+	// OutboxBytes bounds the same messages by size (bodies, keys and ids);
+	// 0 means no limit in memory and 1 GiB on disk. OutboxPolicy says which
+	// message goes when either is reached.
+	OutboxSize   int          `yaml:"outbox" usage:"messages kept while the broker is slow or away (0 = 1000 in memory, no count limit with --outbox-dir)"`
+	OutboxBytes  ByteSize     `yaml:"outbox-bytes" usage:"bytes of messages kept while the broker is slow or away, e.g. 512MiB (0 = no limit in memory, 1GiB with --outbox-dir)"`
+	OutboxPolicy OutboxPolicy `yaml:"outbox-policy" usage:"when the outbox is full: drop-oldest or drop-newest"`
+	// OutboxDir keeps the outbox on disk, in this directory (created if
+	// missing; one publisher at a time): a message Publish accepted and the
+	// broker has not confirmed survives a restart and a crash, and is sent
+	// when the next publisher starts on the same directory. "" keeps it in
+	// memory.
+	OutboxDir string `yaml:"outbox-dir" usage:"keep the outbox on disk in this directory: unconfirmed messages survive a restart or crash and are sent on the next start"`
+	// OutboxFsync is how often the on-disk outbox is flushed to the storage
+	// device: 0 before Publish returns (a power cut loses nothing accepted),
+	// D at most every D (a power cut may lose the last D of messages; a crash
+	// of the process loses nothing either way). docs/SCALING.md gives the
+	// cost per message.
+	OutboxFsync time.Duration `yaml:"outbox-fsync" usage:"with --outbox-dir: fsync before accepting each message (0), or at most every D (a power cut may lose the last D of messages; a crash loses none)"`
+	// MaxInFlight caps the messages published but not yet confirmed; 0
+	// means 256.
+	MaxInFlight int `yaml:"-"`
+	// MaxAttempts is how many times one message is published before a
+	// nack or a lost channel makes it count as dropped; 0 means 10. After
+	// a nack publishing pauses, with the reconnect back-off (ReconnectMin
+	// growing to ReconnectMax): 10 attempts span about 10 s with the
+	// defaults, longer than a quorum queue takes to elect a new leader.
+	MaxAttempts int `yaml:"-"`
+	// MaxMessageSize is the largest body sent, in bytes; bigger ones are
+	// dropped (reason "too_large"). 0 means no limit of our own; the limit
+	// the broker reports when it refuses a message is learned and applied too.
+	MaxMessageSize int `yaml:"-"`
+
+	// StartTimeout is how long NewPublisher retries an unreachable broker;
+	// 0 means 10 s. Wrong credentials and a missing vhost fail at once.
+	StartTimeout time.Duration `yaml:"amqp-start-timeout" usage:"how long to retry an unreachable broker at start (0 = 10s)"`
+	// StartOffline makes NewPublisher succeed anyway when the broker stays
+	// unreachable for StartTimeout: the publisher keeps trying in the
+	// background, keeps what fits in the outbox and counts the rest as
+	// dropped.
+	StartOffline bool `yaml:"amqp-offline" usage:"start even if the broker stays unreachable; count what cannot be kept"`
+	// ReconnectMin and ReconnectMax bound the back-off between rounds of
+	// reconnect attempts (backoff.go); 0 means 100 ms and 5 s.
+	ReconnectMin, ReconnectMax time.Duration `yaml:"-"`
+	// ShutdownTimeout bounds how long Close waits for the outbox to drain
+	// and for outstanding confirms; 0 means 5 s.
+	ShutdownTimeout time.Duration `yaml:"-"`
+	// AppID is the AMQP app-id property; "" means "conveyor".
+	AppID string `yaml:"-"`
+	// Logf, if set, is told when the connection is lost and when it comes
+	// back (once each per outage), with the node's redacted URL. Normal
+	// operation logs nothing.
+	Logf func(format string, args ...any) `yaml:"-"`
+
+	// segmentSize is the on-disk outbox's segment size; 0 means 16 MiB.
+	// Tests make it small.
+	segmentSize int64
 }
 
-// endpoint is a resolved Endpoint: the URL with its secret, its redacted
-// form for messages, and the amqp091 configuration.
-type endpoint struct {
-	url      string
-	redacted string
-	secret   string
-	config   amqp.Config
+// DefaultConfig is what `conveyor run --amqp URL` starts from.
+func DefaultConfig() Config {
+	return Config{Exchange: "conveyor", RoutingKey: DefaultRoutingKey, OutboxPolicy: DropOldest}
 }
 
-func (e Endpoint) resolve() (*endpoint, error) {
-	raw := e.URL
-	if raw == "" {
-		return nil, fmt.Errorf("mq: no broker URL: %w", ErrBadURL)
+// Validate checks the options a user sets, naming each by its option key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.OutboxSize < 0 || c.OutboxSize > 100_000_000 {
+		errs = append(errs, fmt.Errorf("outbox: %d is out of range: want 0 to 100000000", c.OutboxSize))
 	}
-	ep := &endpoint{url: raw, redacted: RedactURL(raw)}
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		ep.secret, _ = u.User.Password()
-	} else if err != nil {
-		// url.Parse's error quotes the whole URL: keep only its reason.
-		reason := "cannot parse"
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			reason = ep.scrub(ue.Err.Error())
-		}
-		return nil, fmt.Errorf("mq: broker URL %s: %s: %w", ep.redacted, reason, ErrBadURL)
+	if c.OutboxBytes < 0 {
+		errs = append(errs, fmt.Errorf("outbox-bytes: %s: want 0 or more", c.OutboxBytes))
 	}
-	uri, err := amqp.ParseURI(raw)
-	if err != nil {
-		return nil, fmt.Errorf("mq: broker URL %s: %s: %w", ep.redacted, ep.scrub(err.Error()), ErrBadURL)
+	if c.OutboxPolicy != DropOldest && c.OutboxPolicy != DropNewest {
+		errs = append(errs, fmt.Errorf("outbox-policy: %v: want drop-oldest or drop-newest", c.OutboxPolicy))
 	}
-	dialTimeout := e.DialTimeout
-	if dialTimeout <= 0 {
-		dialTimeout = 5 * time.Second
+	if c.OutboxFsync < 0 {
+		errs = append(errs, fmt.Errorf("outbox-fsync: %s: want 0 or more", c.OutboxFsync))
 	}
-	heartbeat := e.Heartbeat
-	if heartbeat <= 0 {
-		heartbeat = 10 * time.Second
+	if c.StartTimeout < 0 {
+		errs = append(errs, fmt.Errorf("amqp-start-timeout: %s: want 0 or more", c.StartTimeout))
 	}
-	name := e.ConnectionName
-	if name == "" {
-		name = "conveyor"
+	if err := checkTemplate(c.RoutingKey); err != nil {
+		errs = append(errs, fmt.Errorf("routing-key: %w", err))
 	}
-	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(name)
-	ep.config = amqp.Config{
-		Heartbeat:  heartbeat,
-		Locale:     "en_US",
-		Properties: props,
-		Dial:       amqp.DefaultDial(dialTimeout),
-	}
-	if uri.Scheme == "amqps" {
-		tc, err := e.tlsConfig(uri.Host)
-		if err != nil {
-			return nil, err
-		}
-		ep.config.TLSClientConfig = tc
-	} else if e.CAFile != "" || e.CertFile != "" {
-		return nil, fmt.Errorf("mq: a CA or client certificate needs an amqps:// URL, not %s: %w", ep.redacted, ErrBadURL)
-	}
-	return ep, nil
+	return errors.Join(errs...)
 }
 
-func (e Endpoint) tlsConfig(host string) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if e.CAFile != "" {
-		pem, err := os.ReadFile(e.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mq: read CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mq: CA file %s holds no PEM certificate", e.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if (e.CertFile == "") != (e.KeyFile == "") {
-		return nil, errors.New("mq: a client certificate needs both a cert file and a key file")
-	}
-	if e.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mq: load client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-// scrub removes the password from a message, in case a library quoted the URL.
-func (ep *endpoint) scrub(s string) string {
-	if ep.secret != "" {
-		s = strings.ReplaceAll(s, ep.secret, "xxxxx")
-		if esc := url.PathEscape(ep.secret); esc != ep.secret {
-			s = strings.ReplaceAll(s, esc, "xxxxx")
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
 		}
 	}
-	return s
-}
-
-// RedactURL returns u with its password replaced by "xxxxx", fit for
-// messages and logs, whether or not the URL parses (meta.RedactURI).
-func RedactURL(u string) string { return meta.RedactURI(u) }
-
-// Sentinel errors; test with errors.Is.
-var (
-	// ErrBadURL: the broker URL is missing or malformed.
-	ErrBadURL = errors.New("bad broker URL")
-	// ErrAccessRefused: the broker refused the user name or password
-	// (ACCESS_REFUSED). Retrying does not help.
-	ErrAccessRefused = errors.New("access refused: wrong user name or password")
-	// ErrVhost: the virtual host does not exist or the user may not use it.
-	ErrVhost = errors.New("virtual host not found or not allowed")
-	// ErrUnreachable: no broker answered within the start timeout.
-	ErrUnreachable = errors.New("broker unreachable")
-	// ErrTLS: the TLS handshake failed (certificate, CA, protocol).
-	ErrTLS = errors.New("tls handshake failed")
-	// ErrClosed: the publisher has been closed.
-	ErrClosed = errors.New("mq: publisher closed")
-	// ErrUnconfirmed: Close returned with messages the broker never confirmed.
-	ErrUnconfirmed = errors.New("messages left unconfirmed")
-)
-
-// classify turns a dial error into one of the sentinels. fatal errors are
-// not worth retrying: they need a person to change the configuration.
-func (ep *endpoint) classify(err error) (wrapped error, fatal bool) {
-	msg := ep.scrub(err.Error())
-	var ae *amqp.Error
-	var tlsErr *tls.CertificateVerificationError
-	var recErr tls.RecordHeaderError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &ae) && ae.Code == amqp.AccessRefused && strings.Contains(strings.ToLower(ae.Reason), "vhost"):
-		return fmt.Errorf("mq: connect %s: %w (%s)", ep.redacted, ErrVhost, msg), true
-	case errors.As(err, &ae) && ae.Code == amqp.AccessRefused:
-		return fmt.Errorf("mq: connect %s: %w (%s)", ep.redacted, ErrAccessRefused, msg), true
-	case errors.As(err, &ae) && ae.Code == amqp.NotAllowed:
-		return fmt.Errorf("mq: connect %s: %w (%s)", ep.redacted, ErrVhost, msg), true
-	case errors.As(err, &tlsErr), errors.As(err, &recErr):
-		return fmt.Errorf("mq: connect %s: %w (%s)", ep.redacted, ErrTLS, msg), true
-	case errors.As(err, &netErr), errors.Is(err, amqp.ErrClosed):
-		return fmt.Errorf("mq: connect %s: %w (%s)", ep.redacted, ErrUnreachable, msg), false
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
 	}
-	return fmt.Errorf("mq: connect %s: %s", ep.redacted, msg), false
-}
-
-// dial opens one connection. The error is classified and redacted.
-func (ep *endpoint) dial() (conn *amqp.Connection, fatal bool, err error) {
-	conn, err = amqp.DialConfig(ep.url, ep.config)
-	if err != nil {
-		err, fatal = ep.classify(err)
-		return nil, fatal, err
+	if c.ExchangeType == "" {
+		c.ExchangeType = "topic"
 	}
-	return conn, false, nil
+	if c.OutboxDir == "" {
+		def(&c.OutboxSize, 1000)
+	} else if c.OutboxBytes <= 0 {
+		c.OutboxBytes = 1 << 30
+	}
+	def(&c.MaxInFlight, 256)
+	def(&c.MaxAttempts, 10)
+	defd(&c.StartTimeout, 10*time.Second)
+	defd(&c.ReconnectMin, 100*time.Millisecond)
+	defd(&c.ReconnectMax, 5*time.Second)
+	defd(&c.ShutdownTimeout, 5*time.Second)
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = c.ReconnectMin
+	}
+	if c.AppID == "" {
+		c.AppID = "conveyor"
+	}
+	if c.RoutingKey == "" {
+		c.RoutingKey = DefaultRoutingKey
+	}
+	if c.segmentSize <= 0 {
+		c.segmentSize = 16 << 20
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
 }

@@ -17,6 +17,14 @@ func TestRedactURL(t *testing.T) {
 		{"amqps://u:p%40ss@h/", "amqps://u:xxxxx@h/"},
 		{"amqp://host/", "amqp://host/"},
 		{"amqp://user:se cret@ho st:abc/", "amqp://user:xxxxx@ho st:abc/"},
+		// Passwords Go's URL parser cuts short: everything up to the last
+		// "@" is the user information.
+		{"amqp://u:Secr#t99@127.0.0.1:1/", "amqp://u:xxxxx@127.0.0.1:1/"},
+		{"amqp://u:pa/ss@host/vh", "amqp://u:xxxxx@host/vh"},
+		{"amqp://u:12/3@host", "amqp://u:xxxxx@host"},
+		{"amqp://u:a?b@host/", "amqp://u:xxxxx@host/"},
+		{"amqp://u:p@ss@host/", "amqp://u:xxxxx@host/"},
+		{"amqp://token@host/", "amqp://token@host/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -35,33 +43,46 @@ func TestEndpointResolveErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"empty", Endpoint{}, "no broker URL"},
-		{"scheme", Endpoint{URL: "http://user:s3cret@host/"}, "bad broker URL"},
-		{"port", Endpoint{URL: "amqp://user:s3cret@host:notaport/"}, "bad broker URL"},
-		{"ca without amqps", Endpoint{URL: "amqp://user:s3cret@host/", CAFile: notPEM}, "needs an amqps:// URL"},
-		{"missing ca", Endpoint{URL: "amqps://user:s3cret@host/", CAFile: filepath.Join(dir, "nope.pem")}, "read CA file"},
-		{"ca not pem", Endpoint{URL: "amqps://user:s3cret@host/", CAFile: notPEM}, "holds no PEM certificate"},
-		{"cert without key", Endpoint{URL: "amqps://user:s3cret@host/", CertFile: notPEM}, "both a cert file and a key file"},
-		{"ftp", Endpoint{URL: "ftp://user:s3cret@host"}, "bad broker URL"},
+		{"scheme", Endpoint{URLs: URLs{"http://user:s3cret@host/"}}, "bad broker URL"},
+		{"port", Endpoint{URLs: URLs{"amqp://user:s3cret@host:notaport/"}}, "bad broker URL"},
+		{"ca without amqps", Endpoint{URLs: URLs{"amqp://user:s3cret@host/"}, CAFile: notPEM}, "needs an amqps:// URL"},
+		{"missing ca", Endpoint{URLs: URLs{"amqps://user:s3cret@host/"}, CAFile: filepath.Join(dir, "nope.pem")}, "read CA file"},
+		{"ca not pem", Endpoint{URLs: URLs{"amqps://user:s3cret@host/"}, CAFile: notPEM}, "holds no PEM certificate"},
+		{"cert without key", Endpoint{URLs: URLs{"amqps://user:s3cret@host/"}, CertFile: notPEM}, "both a cert file and a key file"},
+		{"ftp", Endpoint{URLs: URLs{"ftp://user:s3cret@host"}}, "bad broker URL"},
+		{"hash in password", Endpoint{URLs: URLs{"amqp://u:s3cret#99@127.0.0.1:1/"}}, "percent-encode"},
+		{"slash in password", Endpoint{URLs: URLs{"amqp://u:s3cret/99@127.0.0.1:1/"}}, "percent-encode"},
+		{"second node bad", Endpoint{URLs: URLs{"amqp://127.0.0.1:1/,amqp://u:s3cret?x@h/"}}, "percent-encode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.ep.resolve()
+			_, err := tt.ep.nodes("test")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.NotContains(t, err.Error(), "s3cret")
 		})
 	}
 	t.Run("ok", func(t *testing.T) {
-		ep, err := Endpoint{URL: "amqp://user:s3cret@host:1234/vh"}.resolve()
+		ns, err := Endpoint{URLs: URLs{"amqp://user:s3cret@host:1234/vh"}}.nodes("test")
 		require.NoError(t, err)
-		assert.Equal(t, "amqp://user:xxxxx@host:1234/vh", ep.redacted)
-		assert.Equal(t, "s3cret", ep.secret)
+		require.Len(t, ns, 1)
+		assert.Equal(t, "amqp://user:xxxxx@host:1234/vh", ns[0].redacted)
+		assert.Equal(t, "s3cret", ns[0].secret)
 	})
 	t.Run("amqps ok", func(t *testing.T) {
-		ep, err := Endpoint{URL: "amqps://user:pw@broker.example:5671/"}.resolve()
+		ns, err := Endpoint{URLs: URLs{"amqps://user:pw@broker.example:5671/"}}.nodes("test")
 		require.NoError(t, err)
-		require.NotNil(t, ep.config.TLSClientConfig)
-		assert.Equal(t, "broker.example", ep.config.TLSClientConfig.ServerName)
+		require.NotNil(t, ns[0].config.TLSClientConfig)
+		assert.Equal(t, "broker.example", ns[0].config.TLSClientConfig.ServerName)
+	})
+	t.Run("a cluster", func(t *testing.T) {
+		ns, err := Endpoint{URLs: URLs{"amqp://u:p1@n1:5672/, amqp://u:p2@n2:5672/", "amqp://u:p3@n3:5672/"}}.nodes("test")
+		require.NoError(t, err)
+		var got []string
+		for _, n := range ns {
+			got = append(got, n.redacted)
+		}
+		assert.Equal(t, []string{"amqp://u:xxxxx@n1:5672/", "amqp://u:xxxxx@n2:5672/", "amqp://u:xxxxx@n3:5672/"}, got)
 	})
 }
 
@@ -99,6 +120,6 @@ func TestCheckTemplate(t *testing.T) {
 			}
 		})
 	}
-	_, err := NewPublisher(context.Background(), Config{Endpoint: Endpoint{URL: "amqp://127.0.0.1:1/"}, RoutingKey: "faces.{camera}"})
+	_, err := NewPublisher(context.Background(), Config{Endpoint: Endpoint{URLs: URLs{"amqp://127.0.0.1:1/"}}, RoutingKey: "faces.{camera}"})
 	assert.ErrorContains(t, err, "only {source} and {source_id}", "a bad template fails before any connection")
 }

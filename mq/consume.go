@@ -13,27 +13,82 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// ConsumeConfig configures Consume.
+// ConsumeConfig configures Consume. Its tagged fields are the options of
+// `conveyor consume`.
 type ConsumeConfig struct {
-	Endpoint
+	Endpoint `yaml:",inline"`
 	// Exchange to bind to; ExchangeType and Declare as in Config.
-	Exchange     string
-	ExchangeType string
-	Declare      bool
+	Exchange     string `yaml:"exchange" usage:"exchange to bind the queue to (declared, durable topic, if missing)"`
+	ExchangeType string `yaml:"-"`
+	Declare      bool   `yaml:"-"`
 	// Bindings are the binding keys; none means "#" (everything).
-	Bindings []string
-	// Queue names a durable queue that outlives the consumer; "" means an
-	// exclusive, server-named queue that goes away with the connection.
-	Queue string
+	Bindings []string `yaml:"binding" usage:"binding key (repeatable; default #)"`
+	// Queue names a durable queue that outlives the consumer and that every
+	// consumer naming it shares (competing consumers); "" means an
+	// exclusive, server-named classic queue that goes away with the
+	// connection (and so misses what is published while reconnecting).
+	Queue string `yaml:"queue" usage:"durable queue, shared by every consumer that names it (default: an exclusive queue that goes away with the consumer)"`
+	// QueueType is the type the queue is declared with; the zero value
+	// means quorum for a named queue and classic for the exclusive one.
+	QueueType QueueType `yaml:"queue-type" usage:"classic, quorum (replicated; the default with --queue) or stream (replayable, see --from)"`
+	// SingleActive declares the queue with single active consumer: one
+	// consumer receives, in order, the others stand by and take over when
+	// it goes (classic and quorum queues).
+	SingleActive bool `yaml:"single-active" usage:"one consumer of the queue receives at a time, in order; the others stand by"`
+	// From is where a stream consumer starts; later reconnects resume after
+	// the last message handled.
+	From Offset `yaml:"from" usage:"stream queues: start at first, last, next (the default) or a time (RFC 3339: 2024-05-01T12:00:00Z)"`
 	// Prefetch is how many unacknowledged messages the broker sends ahead; 0
 	// means 64.
-	Prefetch int
-	// StartTimeout is how long an unreachable broker is retried at start; 0
-	// means 10 s.
-	StartTimeout time.Duration
-	// Ready, if set, is called once the queue is bound and consuming, with
-	// the queue's name.
-	Ready func(queue string)
+	Prefetch int `yaml:"prefetch" usage:"messages the broker sends ahead of the acknowledgements (0 = 64)"`
+	// StartTimeout is how long unreachable nodes are retried before the
+	// first consume; 0 means 10 s. Once consuming, a lost connection is
+	// retried until ctx ends.
+	StartTimeout time.Duration `yaml:"amqp-start-timeout" usage:"how long to retry unreachable nodes at start (0 = 10s); once consuming, reconnecting goes on until stopped"`
+	// ReconnectMin and ReconnectMax bound the back-off between rounds of
+	// reconnect attempts; 0 means 100 ms and 5 s.
+	ReconnectMin, ReconnectMax time.Duration `yaml:"-"`
+	// Ready, if set, is called once, when the queue is first bound and
+	// consumed from, with the queue's name.
+	Ready func(queue string) `yaml:"-"`
+	// Logf, if set, is told when the connection is lost and when consuming
+	// resumes (once each per outage), with the node's redacted URL.
+	Logf func(format string, args ...any) `yaml:"-"`
+}
+
+// Validate checks the options, naming each by its option key.
+func (c ConsumeConfig) Validate() error {
+	var errs []error
+	if c.Queue == "" && (c.QueueType == Quorum || c.QueueType == Stream) {
+		errs = append(errs, fmt.Errorf("queue-type: a %s queue needs a name (--queue): only a classic queue can be exclusive", c.QueueType))
+	}
+	if c.From.kind != offsetDefault && c.effectiveType() != Stream {
+		errs = append(errs, errors.New("from: only a stream queue can start elsewhere than at its next message (--queue-type stream)"))
+	}
+	if c.SingleActive && c.Queue == "" {
+		errs = append(errs, errors.New("single-active: needs a named queue (--queue) that several consumers share"))
+	}
+	if c.SingleActive && c.QueueType == Stream {
+		errs = append(errs, errors.New("single-active: not available for streams over AMQP 0-9-1 on RabbitMQ 3.10; partition by camera with routing keys instead (docs/SCALING.md)"))
+	}
+	if c.Prefetch < 0 || c.Prefetch > 65535 {
+		errs = append(errs, fmt.Errorf("prefetch: %d: want 0 to 65535", c.Prefetch))
+	}
+	if c.StartTimeout < 0 {
+		errs = append(errs, fmt.Errorf("amqp-start-timeout: %s: want 0 or more", c.StartTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// effectiveType is the type the queue is declared with.
+func (c ConsumeConfig) effectiveType() QueueType {
+	switch {
+	case c.QueueType != QueueAuto:
+		return c.QueueType
+	case c.Queue != "":
+		return Quorum
+	}
+	return Classic
 }
 
 // Delivery is one received message.
@@ -44,6 +99,9 @@ type Delivery struct {
 	ContentType string
 	Timestamp   time.Time
 	Headers     map[string]any
+	// Redelivered: the broker delivered this message before, to this or
+	// another consumer, without an ack (a consumer or a node died): it may
+	// have been handled already.
 	Redelivered bool
 	Body        []byte
 }
@@ -52,14 +110,26 @@ type Delivery struct {
 // nil; an error stops Consume, and the message goes back to the queue.
 type Handler func(ctx context.Context, d Delivery) error
 
-// Consume declares and binds a queue, then hands every message to h and
-// acknowledges it after h succeeds, until ctx ends (nil) or a handler or the
-// connection fails (the error). Connection errors are classified as for
-// NewPublisher; a connection lost while consuming is an error: the caller
-// decides whether to start again (a durable Queue keeps what arrives
-// meanwhile).
+// handlerError marks an error of the Handler: it ends Consume.
+type handlerError struct{ err error }
+
+func (e handlerError) Error() string { return "mq: consume: handler: " + e.err.Error() }
+func (e handlerError) Unwrap() error { return e.err }
+
+// Consume declares and binds a queue on a node of the cluster, then hands
+// every message to h and acknowledges it after h succeeds (at-least-once),
+// until ctx ends (nil) or h fails or the broker refuses the queue (the
+// error). A lost connection (a node or the broker restarting) is not an
+// error: Consume reconnects, to the next node, with back-off, declares
+// again and goes on; what was delivered but not acknowledged comes again,
+// marked Redelivered (a Deduper recognises it by its message id). Before
+// the first consume, unreachable nodes are retried for StartTimeout, and
+// connection errors are classified as for NewPublisher.
 func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
-	ep, err := cfg.Endpoint.resolve()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	nodes, err := cfg.Endpoint.nodes("conveyor consume")
 	if err != nil {
 		return err
 	}
@@ -72,47 +142,134 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = 100 * time.Millisecond
+	}
+	if cfg.ReconnectMax < cfg.ReconnectMin {
+		cfg.ReconnectMax = max(cfg.ReconnectMin, 5*time.Second)
+	}
 	if len(cfg.Bindings) == 0 {
 		cfg.Bindings = []string{"#"}
 	}
-	conn, err := dialRetry(ctx, ep, cfg.StartTimeout)
-	if err != nil {
-		return err
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
 	}
-	defer conn.Close()
+	c := &consumer{cfg: cfg, h: h, offset: cfg.From.arg()}
+	r := newRing(nodes, cfg.NodeOrder, cfg.ReconnectMin, cfg.ReconnectMax)
+	deadline := time.Now().Add(cfg.StartTimeout)
+	var down time.Time
+	for {
+		n := r.pick()
+		conn, fatal, err := n.dial()
+		if err == nil {
+			r.connected()
+			var lost bool
+			err, lost = c.session(ctx, conn, n, down)
+			_ = conn.Close()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !lost {
+				return err
+			}
+			down = time.Now()
+			cfg.Logf("mq: consume: lost the connection to %s (%v); reconnecting", n.redacted, err)
+			r.lost()
+			continue
+		}
+		if fatal {
+			return err
+		}
+		if !c.started && time.Now().After(deadline) {
+			return fmt.Errorf("%w (gave up after %s)", err, cfg.StartTimeout)
+		}
+		wait := time.NewTimer(r.failed())
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			if c.started {
+				return nil
+			}
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-wait.C:
+		}
+	}
+}
+
+// consumer is the state Consume keeps across sessions.
+type consumer struct {
+	cfg     ConsumeConfig
+	h       Handler
+	started bool // Ready has been called
+	offset  any  // x-stream-offset for the next session (streams)
+}
+
+// session consumes over one connection. lost says whether the connection
+// (or channel) went away, and Consume should reconnect; otherwise err ends
+// Consume (nil when ctx ended).
+func (c *consumer) session(ctx context.Context, conn *amqp.Connection, n *node, down time.Time) (err error, lost bool) {
+	cfg := c.cfg
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	step := func(what string, err error) (error, bool) {
+		return fmt.Errorf("mq: consume: %s on %s: %s", what, n.redacted, n.scrub(err.Error())), !refused(err)
+	}
 	ch, err := conn.Channel()
 	if err != nil {
-		return fmt.Errorf("mq: consume: open channel: %w", err)
+		return step("open channel", err)
 	}
 	defer ch.Close()
 	if err := ch.Qos(cfg.Prefetch, 0, false); err != nil {
-		return fmt.Errorf("mq: consume: qos: %w", err)
+		return step("qos", err)
 	}
 	if cfg.Declare && cfg.Exchange != "" {
 		if err := ch.ExchangeDeclare(cfg.Exchange, cfg.ExchangeType, true, false, false, false, nil); err != nil {
-			return fmt.Errorf("mq: consume: declare exchange %q: %w", cfg.Exchange, err)
+			return step(fmt.Sprintf("declare exchange %q", cfg.Exchange), err)
 		}
 	}
+	qt := cfg.effectiveType()
+	args := amqp.Table{}
+	if qt != Classic {
+		args["x-queue-type"] = qt.String()
+	}
+	if cfg.SingleActive {
+		args["x-single-active-consumer"] = true
+	}
 	durable := cfg.Queue != ""
-	q, err := ch.QueueDeclare(cfg.Queue, durable, false, !durable, false, nil)
+	q, err := ch.QueueDeclare(cfg.Queue, durable, !durable, !durable, false, args)
 	if err != nil {
-		return fmt.Errorf("mq: consume: declare queue %q: %w", cfg.Queue, err)
+		err, lost = step(fmt.Sprintf("declare %s queue %q", qt, cfg.Queue), err)
+		if !lost {
+			err = fmt.Errorf("%w (a queue keeps the type and arguments it was declared with: use the same --queue-type and --single-active, or another --queue)", err)
+		}
+		return err, lost
 	}
 	if cfg.Exchange != "" {
 		for _, key := range cfg.Bindings {
 			if err := ch.QueueBind(q.Name, key, cfg.Exchange, false, nil); err != nil {
-				return fmt.Errorf("mq: consume: bind queue %q to %q with %q: %w", q.Name, cfg.Exchange, key, err)
+				return step(fmt.Sprintf("bind queue %q to %q with %q", q.Name, cfg.Exchange, key), err)
 			}
 		}
 	}
-	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", false, false, false, false, nil)
+	var cargs amqp.Table
+	if qt == Stream {
+		cargs = amqp.Table{"x-stream-offset": c.offset}
+	}
+	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", false, false, false, false, cargs)
 	if err != nil {
-		return fmt.Errorf("mq: consume: %w", err)
+		return step("consume", err)
 	}
-	if cfg.Ready != nil {
-		cfg.Ready(q.Name)
+	if !c.started {
+		c.started = true
+		if cfg.Ready != nil {
+			cfg.Ready(q.Name)
+		}
+	} else {
+		note := ""
+		if !durable {
+			note = " (a new exclusive queue: what was published meanwhile is not in it; --queue keeps it)"
+		}
+		cfg.Logf("mq: consume: consuming again from queue %s on %s after %s%s", q.Name, n.redacted, time.Since(down).Round(time.Millisecond), note)
 	}
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	for {
 		select {
 		case <-ctx.Done():
@@ -130,18 +287,21 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 				case <-closed:
 				case <-t.C:
 				}
-				return nil
+				return nil, false
 			}
 		case err := <-closed:
-			return fmt.Errorf("mq: consume: connection to %s lost: %v", ep.redacted, err)
+			if err == nil {
+				return errors.New("connection closed"), true
+			}
+			return errors.New(n.scrub(err.Error())), true
 		case d, ok := <-deliveries:
 			if !ok {
 				if ctx.Err() != nil {
-					return nil
+					return nil, false
 				}
-				return fmt.Errorf("mq: consume: delivery channel closed (%s)", ep.redacted)
+				return errors.New("delivery channel closed"), true
 			}
-			err := h(ctx, Delivery{
+			err := c.h(ctx, Delivery{
 				RoutingKey:  d.RoutingKey,
 				MessageID:   d.MessageId,
 				AppID:       d.AppId,
@@ -153,39 +313,16 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 			})
 			if err != nil {
 				_ = d.Nack(false, true)
-				return fmt.Errorf("mq: consume: handler: %w", err)
+				return handlerError{err}, false
+			}
+			if off, ok := d.Headers["x-stream-offset"].(int64); ok {
+				c.offset = off + 1
 			}
 			if err := d.Ack(false); err != nil {
-				return fmt.Errorf("mq: consume: ack: %w", err)
+				// The channel is gone: the broker delivers it again.
+				return fmt.Errorf("ack: %w", err), true
 			}
 		}
-	}
-}
-
-// dialRetry dials until it connects, the error is fatal, timeout passes or
-// ctx ends.
-func dialRetry(ctx context.Context, ep *endpoint, timeout time.Duration) (*amqp.Connection, error) {
-	deadline := time.Now().Add(timeout)
-	backoff := 100 * time.Millisecond
-	for {
-		conn, fatal, err := ep.dial()
-		if err == nil {
-			return conn, nil
-		}
-		if fatal {
-			return nil, err
-		}
-		if time.Now().Add(backoff).After(deadline) {
-			return nil, fmt.Errorf("%w (gave up after %s)", err, timeout)
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 
@@ -207,11 +344,4 @@ func JSONLines(w io.Writer) Handler {
 		}
 		return nil
 	}
-}
-
-// IsFatal reports whether err (from NewPublisher or Consume) needs a change
-// of configuration rather than a retry: bad URL, wrong credentials, missing
-// vhost, TLS failure.
-func IsFatal(err error) bool {
-	return errors.Is(err, ErrAccessRefused) || errors.Is(err, ErrVhost) || errors.Is(err, ErrBadURL) || errors.Is(err, ErrTLS)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ const testMaxMessageSize = 128 << 10
 var broker *mqtest.Broker
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "publish" {
+		os.Exit(publishHelper())
+	}
 	code := func() int {
 		b, err := mqtest.Start(mqtest.Options{MaxMessageSize: testMaxMessageSize, TLS: true})
 		if err != nil {
@@ -33,6 +37,10 @@ func TestMain(m *testing.M) {
 		}
 		broker = b
 		code := m.Run()
+		if err := closeCluster(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop cluster:", err)
+			code = 1
+		}
 		if err := b.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop broker:", err)
 			code = 1
@@ -214,6 +222,37 @@ func (p *proxy) cut() {
 		_ = c.Close()
 	}
 	p.conns = nil
+}
+
+// logLines collects what a Publisher or Consume logs.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+// count is the number of lines that contain substr.
+func (l *logLines) count(substr string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if strings.Contains(line, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 func testCtx(t *testing.T, d time.Duration) context.Context {

@@ -51,7 +51,7 @@ func messages(n int) []meta.Message {
 
 func TestWriteMessageRoutesBySource(t *testing.T) {
 	bindQueue(t, "wm", "wm-q", "faces.#")
-	pub, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "wm", Declare: true, RoutingKey: "faces.{source}.{source_id}"})
+	pub, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "wm", Declare: true, RoutingKey: "faces.{source}.{source_id}"})
 	require.NoError(t, err)
 	ms := messages(3)
 	for i := range ms {

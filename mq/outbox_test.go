@@ -1,6 +1,7 @@
 package mq
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,8 +15,15 @@ func ids(o *outbox) []string {
 	return out
 }
 
+func dropIDs(ms []*message) (out []string) {
+	for _, m := range ms {
+		out = append(out, m.id)
+	}
+	return out
+}
+
 func TestOutbox(t *testing.T) {
-	m := func(id string) *message { return &message{id: id} }
+	m := func(id string) *message { return &message{id: id, size: 1} }
 	tests := []struct {
 		name        string
 		policy      OutboxPolicy
@@ -25,17 +33,13 @@ func TestOutbox(t *testing.T) {
 	}{
 		{"drop-oldest push", DropOldest, func(o *outbox) (d []string) {
 			for _, id := range []string{"a", "b", "c", "d"} {
-				if x := o.push(m(id)); x != nil {
-					d = append(d, x.id)
-				}
+				d = append(d, dropIDs(o.push(m(id)))...)
 			}
 			return d
 		}, []string{"a"}, []string{"b", "c", "d"}},
 		{"drop-newest push", DropNewest, func(o *outbox) (d []string) {
 			for _, id := range []string{"a", "b", "c", "d"} {
-				if x := o.push(m(id)); x != nil {
-					d = append(d, x.id)
-				}
+				d = append(d, dropIDs(o.push(m(id)))...)
 			}
 			return d
 		}, []string{"d"}, []string{"a", "b", "c"}},
@@ -49,18 +53,14 @@ func TestOutbox(t *testing.T) {
 			o.push(m("b"))
 			o.push(m("c"))
 			o.push(m("d"))
-			if x := o.pushFront(m("a")); x != nil {
-				d = append(d, x.id)
-			}
+			d = append(d, dropIDs(o.pushFront(m("a")))...)
 			return d
 		}, []string{"a"}, []string{"b", "c", "d"}},
 		{"drop-newest pushFront full drops the newest", DropNewest, func(o *outbox) (d []string) {
 			o.push(m("b"))
 			o.push(m("c"))
 			o.push(m("d"))
-			if x := o.pushFront(m("a")); x != nil {
-				d = append(d, x.id)
-			}
+			d = append(d, dropIDs(o.pushFront(m("a")))...)
 			return d
 		}, []string{"d"}, []string{"a", "b", "c"}},
 		{"wraps around", DropOldest, func(o *outbox) (d []string) {
@@ -75,13 +75,49 @@ func TestOutbox(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := newOutbox(3, tt.policy)
+			o := newOutbox(3, 0, tt.policy)
 			assert.Equal(t, tt.wantDropped, tt.run(o))
 			assert.Equal(t, tt.wantLeft, ids(o))
 			assert.Nil(t, o.popFront())
 			assert.Nil(t, o.popBack())
 		})
 	}
+}
+
+// TestOutboxBytes bounds the outbox by size: drop-oldest drops as many old
+// messages as it takes, drop-newest refuses, and a message larger than the
+// bound never fits.
+func TestOutboxBytes(t *testing.T) {
+	m := func(id string, size int64) *message { return &message{id: id, size: size} }
+	t.Run("drop-oldest", func(t *testing.T) {
+		o := newOutbox(0, 10, DropOldest)
+		assert.Empty(t, o.push(m("a", 4)))
+		assert.Empty(t, o.push(m("b", 4)))
+		assert.Equal(t, []string{"a", "b"}, dropIDs(o.push(m("c", 9))))
+		assert.Equal(t, []string{"d"}, dropIDs(o.push(m("d", 11))), "larger than the bound")
+		assert.EqualValues(t, 9, o.bytes)
+		assert.Equal(t, []string{"c"}, ids(o))
+		assert.Zero(t, o.bytes)
+	})
+	t.Run("drop-newest", func(t *testing.T) {
+		o := newOutbox(0, 10, DropNewest)
+		assert.Empty(t, o.push(m("a", 4)))
+		assert.Empty(t, o.push(m("b", 4)))
+		assert.Equal(t, []string{"c"}, dropIDs(o.push(m("c", 3))))
+		assert.Equal(t, []string{"b"}, dropIDs(o.pushFront(m("z", 5))), "a requeued message pushes out the newest")
+		assert.Equal(t, []string{"z", "a"}, ids(o))
+	})
+	t.Run("grows without a count bound", func(t *testing.T) {
+		o := newOutbox(0, 0, DropOldest)
+		for i := range 1000 {
+			assert.Empty(t, o.push(m(fmt.Sprint(i), 1)))
+		}
+		o.pushFront(m("first", 1))
+		got := ids(o)
+		assert.Len(t, got, 1001)
+		assert.Equal(t, "first", got[0])
+		assert.Equal(t, "999", got[1000])
+	})
 }
 
 func TestParseOutboxPolicy(t *testing.T) {

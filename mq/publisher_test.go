@@ -15,7 +15,7 @@ import (
 // checkBalance asserts the publisher's books balance after Close.
 func checkBalance(t *testing.T, s Stats) {
 	t.Helper()
-	assert.Equal(t, s.Offered, s.Confirmed+s.Dropped+s.Unconfirmed, "offered = confirmed + dropped + unconfirmed: %+v", s)
+	assert.Equal(t, s.Offered+s.Recovered, s.Confirmed+s.Dropped+s.Kept, "offered + recovered = confirmed + dropped + kept: %+v", s)
 	var byReason int64
 	for _, n := range s.DroppedBy {
 		byReason += n
@@ -34,12 +34,14 @@ func faultRun(t *testing.T, name string, cfg Config, n int, every time.Duration,
 	bindQueue(t, exchange, queue, "faces.#")
 	cfg.Exchange = exchange
 	cfg.Declare = true
-	if cfg.URL == "" {
-		cfg.URL = broker.URL()
+	if len(cfg.URLs) == 0 {
+		cfg.URLs = URLs{broker.URL()}
 	}
 	cfg.ReconnectMin = 50 * time.Millisecond
 	cfg.ReconnectMax = 500 * time.Millisecond
 	cfg.ShutdownTimeout = 20 * time.Second
+	logs := &logLines{}
+	cfg.Logf = logs.logf
 	p, err := NewPublisher(testCtx(t, 30*time.Second), cfg)
 	require.NoError(t, err)
 	defer p.Close()
@@ -82,6 +84,12 @@ func faultRun(t *testing.T, name string, cfg Config, n int, every time.Duration,
 	assert.LessOrEqual(t, int64(dups), s.Republished, "duplicates come only from republishing")
 	assert.LessOrEqual(t, int64(len(got)), s.Published)
 	assert.GreaterOrEqual(t, s.Reconnects, int64(1), "the publisher reconnected")
+	// The outage was logged, once when it began and once when it ended,
+	// with the redacted URL.
+	t.Logf("log:\n%s", logs)
+	assert.EqualValues(t, s.Reconnects, logs.count("mq: lost the connection to amqp://guest:xxxxx@"), "one line per outage")
+	assert.EqualValues(t, s.Reconnects, logs.count("mq: connected to amqp://guest:xxxxx@"), "one line per outage")
+	assert.NotContains(t, logs.String(), "guest:guest")
 	return s
 }
 
@@ -133,7 +141,7 @@ func TestFaultConnectionClosed(t *testing.T) {
 func TestFaultSocketCut(t *testing.T) {
 	px := newProxy(t, brokerHostPort(t))
 	url := "amqp://guest:guest@" + px.addr() + "/"
-	s := faultRun(t, "cut", Config{Endpoint: Endpoint{URL: url, Heartbeat: time.Second}, OutboxSize: 5000}, 2000, time.Millisecond, func(p *Publisher) error {
+	s := faultRun(t, "cut", Config{Endpoint: Endpoint{URLs: URLs{url}, Heartbeat: time.Second}, OutboxSize: 5000}, 2000, time.Millisecond, func(p *Publisher) error {
 		px.cut()
 		return nil
 	}, func(p *Publisher) error {
@@ -182,7 +190,7 @@ func TestStartErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			p, err := NewPublisher(testCtx(t, 2*time.Minute), Config{Endpoint: Endpoint{URL: tt.url}, StartTimeout: tt.timeout})
+			p, err := NewPublisher(testCtx(t, 2*time.Minute), Config{Endpoint: Endpoint{URLs: URLs{tt.url}}, StartTimeout: tt.timeout})
 			if p != nil {
 				_ = p.Close()
 			}
@@ -203,7 +211,7 @@ func TestStartOffline(t *testing.T) {
 	deadAddr := free.addr()
 	require.NoError(t, free.ln.Close())
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{
-		Endpoint:        Endpoint{URL: "amqp://guest:s3cretPw@" + deadAddr + "/"},
+		Endpoint:        Endpoint{URLs: URLs{"amqp://guest:s3cretPw@" + deadAddr + "/"}},
 		StartTimeout:    300 * time.Millisecond,
 		StartOffline:    true,
 		OutboxSize:      4,
@@ -224,7 +232,11 @@ func TestStartOffline(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnconfirmed)
 	assert.ErrorIs(t, p.Publish(Publishing{}), ErrClosed)
 	s = p.Stats()
-	assert.EqualValues(t, 4, s.Unconfirmed)
+	// Every message is confirmed or counted as dropped: the 4 the outbox
+	// kept until the end are dropped too, for their own reason.
+	assert.EqualValues(t, 10, s.Dropped)
+	assert.EqualValues(t, 4, s.DroppedBy[DropShutdown])
+	assert.Equal(t, "6 outbox full, 4 unconfirmed when the run ended", s.Drops())
 	checkBalance(t, s)
 	assert.Equal(t, err, p.Close(), "Close is idempotent")
 }
@@ -237,7 +249,7 @@ func TestStartOfflineThenBrokerAppears(t *testing.T) {
 	require.NoError(t, port.ln.Close())
 	bindQueue(t, "late", "late-q", "#")
 	p, err := NewPublisher(testCtx(t, time.Minute), Config{
-		Endpoint:     Endpoint{URL: "amqp://guest:guest@" + addr + "/"},
+		Endpoint:     Endpoint{URLs: URLs{"amqp://guest:guest@" + addr + "/"}},
 		Exchange:     "late",
 		StartTimeout: 200 * time.Millisecond,
 		StartOffline: true,
@@ -261,7 +273,7 @@ func TestMessageTooLarge(t *testing.T) {
 		t.Skip("needs the test broker's small max_message_size")
 	}
 	bindQueue(t, "size", "size-q", "#")
-	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "size", ShutdownTimeout: 10 * time.Second})
+	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "size", ShutdownTimeout: 10 * time.Second})
 	require.NoError(t, err)
 	big := make([]byte, testMaxMessageSize+1)
 	for i := range 3 {
@@ -290,7 +302,7 @@ func TestMessageTooLarge(t *testing.T) {
 
 func TestReturnedAndClosedExchange(t *testing.T) {
 	// Declare on, nothing bound: the broker confirms and returns (unroutable).
-	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "nobody-listens", Declare: true})
+	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "nobody-listens", Declare: true})
 	require.NoError(t, err)
 	for range 3 {
 		require.NoError(t, p.Publish(Publishing{RoutingKey: "x", Body: []byte("{}")}))
@@ -303,7 +315,7 @@ func TestReturnedAndClosedExchange(t *testing.T) {
 
 	// A declaration the broker refuses (exchange exists with another type)
 	// fails at start.
-	_, err = NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "nobody-listens", ExchangeType: "fanout", Declare: true})
+	_, err = NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "nobody-listens", ExchangeType: "fanout", Declare: true})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "declare exchange")
 	ch := adminChannel(t)
@@ -312,7 +324,7 @@ func TestReturnedAndClosedExchange(t *testing.T) {
 
 func TestPublishConcurrent(t *testing.T) {
 	bindQueue(t, "conc", "conc-q", "#")
-	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "conc", OutboxSize: 10000})
+	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "conc", OutboxSize: 10000})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for g := range 4 {

@@ -56,7 +56,7 @@ func TestSinkRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bindQueue(t, "rt", "rt-q", "faces.#")
-			pub, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URL: broker.URL()}, Exchange: "rt", Declare: true, RoutingKey: tt.key})
+			pub, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{broker.URL()}}, Exchange: "rt", Declare: true, RoutingKey: tt.key})
 			require.NoError(t, err)
 			msgs := sink.NewMessages(pub, tt.filter)
 			fs := frames(30)
@@ -117,7 +117,7 @@ func TestSinkWriteNeverBlocks(t *testing.T) {
 	addr := free.addr()
 	require.NoError(t, free.ln.Close())
 	pub, err := NewPublisher(testCtx(t, time.Minute), Config{
-		Endpoint:        Endpoint{URL: "amqp://guest:guest@" + addr + "/"},
+		Endpoint:        Endpoint{URLs: URLs{"amqp://guest:guest@" + addr + "/"}},
 		StartTimeout:    10 * time.Millisecond,
 		StartOffline:    true,
 		OutboxSize:      10,

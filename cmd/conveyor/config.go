@@ -187,17 +187,24 @@ func (cfg Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// amqpURL is the broker URL of --amqp: "env" reads CONVEYOR_AMQP_URL, so
-// that a password need not be on the command line.
-func amqpURL(v string) (string, error) {
-	if v != "env" {
-		return v, nil
+// amqpURLs are the broker URLs of --amqp: each value may list the nodes of
+// one cluster, separated by commas, and "env" stands for CONVEYOR_AMQP_URL
+// (which may list several too), so that a password need not be on the
+// command line.
+func amqpURLs(v mq.URLs) (mq.URLs, error) {
+	var out mq.URLs
+	for _, u := range v.Split() {
+		if u != "env" {
+			out = append(out, u)
+			continue
+		}
+		e := os.Getenv(envAMQPURL)
+		if e == "" {
+			return nil, fmt.Errorf("amqp: env: %s is not set", envAMQPURL)
+		}
+		out = append(out, mq.URLs{e}.Split()...)
 	}
-	u := os.Getenv(envAMQPURL)
-	if u == "" {
-		return "", fmt.Errorf("amqp: env: %s is not set", envAMQPURL)
-	}
-	return u, nil
+	return out, nil
 }
 
 // envAMQPURL is the environment variable --amqp env reads.

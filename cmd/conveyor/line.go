@@ -134,7 +134,7 @@ func (b *built) addOutputs(ctx context.Context, quit func()) error {
 		b.events = sink.NewMessages(j, cfg.Run.JSONLFrames)
 		b.line.AddSink(b.events)
 	}
-	if cfg.AMQP.URL != "" {
+	if len(cfg.AMQP.URLs) > 0 {
 		pub, err := openMQ(ctx, cfg)
 		if err != nil {
 			return err
@@ -363,17 +363,23 @@ func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Mod
 	return tm, nil
 }
 
-// openMQ connects to RabbitMQ (retrying for --amqp-start-timeout).
+// openMQ connects to a node of the RabbitMQ cluster (retrying for
+// --amqp-start-timeout). A lost connection and its return are logged.
 func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
 	c := cfg.AMQP
-	url, err := amqpURL(c.URL)
+	urls, err := amqpURLs(c.URLs)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBrokerURL(url); err != nil {
-		return nil, err
+	for _, u := range urls {
+		if err := checkBrokerURL(u); err != nil {
+			return nil, err
+		}
 	}
-	c.URL, c.Declare = url, true
+	c.URLs, c.Declare = urls, true
+	c.Logf = func(format string, args ...any) {
+		log.Printf("conveyor: rabbitmq: "+strings.TrimPrefix(format, "mq: "), args...)
+	}
 	return mq.NewPublisher(ctx, c)
 }
 

@@ -15,6 +15,8 @@ type mqMetrics struct{ s *mq.Publisher }
 
 var (
 	mqOffered     = prometheus.NewDesc("conveyor_mq_offered_total", "Messages handed to the RabbitMQ publisher.", nil, nil)
+	mqRecovered   = prometheus.NewDesc("conveyor_mq_recovered_total", "Messages found in the on-disk outbox at start, left by an earlier run.", nil, nil)
+	mqReturned    = prometheus.NewDesc("conveyor_mq_returned_total", "Confirmed messages no queue was bound to receive.", nil, nil)
 	mqPublished   = prometheus.NewDesc("conveyor_mq_published_total", "basic.publish calls, republications included.", nil, nil)
 	mqConfirmed   = prometheus.NewDesc("conveyor_mq_confirmed_total", "Messages the broker confirmed.", nil, nil)
 	mqNacked      = prometheus.NewDesc("conveyor_mq_nacked_total", "Negative acknowledgements from the broker.", nil, nil)
@@ -27,7 +29,7 @@ var (
 )
 
 func (m mqMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{mqOffered, mqPublished, mqConfirmed, mqNacked, mqRepublished, mqDropped, mqReconnects, mqOutbox, mqInFlight, mqConnected} {
+	for _, d := range []*prometheus.Desc{mqOffered, mqRecovered, mqReturned, mqPublished, mqConfirmed, mqNacked, mqRepublished, mqDropped, mqReconnects, mqOutbox, mqInFlight, mqConnected} {
 		ch <- d
 	}
 }
@@ -38,6 +40,8 @@ func (m mqMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	counter(mqOffered, st.Offered)
+	counter(mqRecovered, st.Recovered)
+	counter(mqReturned, st.Returned)
 	counter(mqPublished, st.Published)
 	counter(mqConfirmed, st.Confirmed)
 	counter(mqNacked, st.Nacked)

@@ -77,8 +77,8 @@ func runAction(c *cli.Context) error {
 	}
 	runErr := b.line.Run(ctx)
 	b.after.close()
-	if cfg.AMQP.StartOffline && errors.Is(runErr, mq.ErrUnconfirmed) && b.mq.Stats().Unconfirmed > 0 && onlyUnconfirmed(runErr) {
-		runErr = nil // counted and printed in the summary
+	if cfg.AMQP.StartOffline && errors.Is(runErr, mq.ErrUnconfirmed) && onlyUnconfirmed(runErr) {
+		runErr = nil // counted as dropped and printed in the summary
 	}
 	if bar != nil {
 		_ = bar.Finish()
@@ -191,13 +191,35 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 		fmt.Fprintf(w, "conveyor: wrote %s (%d frame messages, %d end-of-source)\n", cfg.Run.JSONL, n.Frames, n.Ends)
 	}
 	if b.mq != nil {
-		m := b.mq.Stats()
-		fmt.Fprintf(w, "conveyor: rabbitmq: %d offered, %d confirmed, %d dropped %v, %d unconfirmed, %d republished, %d reconnects\n",
-			m.Offered, m.Confirmed, m.Dropped, m.DroppedBy, m.Unconfirmed, m.Republished, m.Reconnects)
+		fmt.Fprintln(w, "conveyor: rabbitmq: "+mqSummary(b.mq.Stats()))
 	}
 	for _, warn := range b.warnings() {
 		fmt.Fprintf(w, "conveyor: warning: %s\n", warn)
 	}
+}
+
+// mqSummary is the publisher's line of the summary: every message offered
+// (or recovered from the disk outbox) is confirmed, dropped (by reason) or
+// kept on disk for the next run.
+func mqSummary(m mq.Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d offered", m.Offered)
+	if m.Recovered > 0 {
+		fmt.Fprintf(&b, " + %d recovered from the disk outbox", m.Recovered)
+	}
+	fmt.Fprintf(&b, ", %d confirmed", m.Confirmed)
+	if m.Returned > 0 {
+		fmt.Fprintf(&b, " (%d of them routed to no queue)", m.Returned)
+	}
+	fmt.Fprintf(&b, ", %d dropped", m.Dropped)
+	if m.Dropped > 0 {
+		fmt.Fprintf(&b, " (%s)", m.Drops())
+	}
+	if m.Kept > 0 {
+		fmt.Fprintf(&b, ", %d kept in the disk outbox for the next run", m.Kept)
+	}
+	fmt.Fprintf(&b, ", %d republished, %d reconnects", m.Republished, m.Reconnects)
+	return b.String()
 }
 
 func shortPath(p string) string {
