@@ -152,9 +152,11 @@ func (e Endpoint) nodes(name string) ([]*node, error) {
 
 func (e Endpoint) resolve(raw, name string) (*node, error) {
 	n := &node{url: raw, redacted: RedactURL(raw), secret: urlSecret(raw)}
-	if _, err := url.Parse(raw); err != nil {
-		// url.Parse's error quotes the URL, and its reason may quote a piece
-		// of the password ("invalid port \":Secr\""): say only what to do.
+	// url.Parse's error quotes the URL, and its reason may quote a piece of
+	// the password ("invalid port \":Secr\""): say only what to do. A
+	// password with a "/" may even parse, as a host and a path, and the
+	// broker would be looked for at the user name.
+	if u, err := url.Parse(raw); err != nil || (u.User == nil && n.secret != "") {
 		return nil, fmt.Errorf("mq: broker URL %s does not parse (percent-encode special characters such as # / ? @ %% in the user name and password): %w", n.redacted, ErrBadURL)
 	}
 	uri, err := amqp.ParseURI(raw)

@@ -153,7 +153,7 @@ func (p *Publisher) run(s *session, r *ring) {
 			if everConnected {
 				p.c.reconnects.Add(1)
 			}
-			p.cfg.Logf("mq: connected to %s after %s without a broker; %d messages waiting in the outbox",
+			p.cfg.Logf("mq: connected to %s after %s without a connection; %d messages waiting in the outbox",
 				s.node.redacted, time.Since(down).Round(time.Millisecond), p.Stats().OutboxDepth)
 			everConnected = true
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -87,7 +88,9 @@ func consumeAction(c *cli.Context) error {
 	defer stop()
 	cfg.URLs, cfg.Declare = urls, true
 	cfg.Ready = func(q string) { fmt.Fprintf(stderr, "conveyor: consuming from queue %s\n", q) }
-	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "conveyor: "+format+"\n", args...) }
+	cfg.Logf = func(format string, args ...any) {
+		fmt.Fprintf(stderr, "conveyor: "+strings.TrimPrefix(format, "mq: ")+"\n", args...)
+	}
 	var handled atomic.Int64
 	lines := mq.JSONLines(w)
 	h := func(ctx context.Context, d mq.Delivery) error {
