@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,7 +23,7 @@ var (
 
 // cluster is a 3-node RabbitMQ cluster on 127.0.0.1, started by the first
 // test that asks (about 30 s) and stopped by TestMain.
-func cluster(t *testing.T) *mqtest.Cluster {
+func cluster(t testing.TB) *mqtest.Cluster {
 	t.Helper()
 	clusterOnce.Do(func() {
 		start := time.Now()
@@ -175,7 +176,7 @@ func TestClusterFailover(t *testing.T) {
 	checkBalance(t, s)
 	assert.EqualValues(t, n, s.Confirmed, "stats %+v", s)
 	assert.GreaterOrEqual(t, s.Reconnects, int64(1))
-	assert.NotContains(t, s.Node, c.Nodes[0].URL()[len("amqp://guest:guest@"):], "moved off the killed node")
+	assert.NotContains(t, s.Node, hostPort(c.Nodes[0].URL()), "moved off the killed node")
 
 	deadline := time.Now().Add(60 * time.Second)
 	for got.distinct() < n && time.Now().Before(deadline) {
@@ -279,4 +280,63 @@ func TestSingleActiveConsumer(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "x-single-active-consumer")
 	assert.Contains(t, err.Error(), "--single-active")
+}
+
+// TestShovelToCluster is the store-and-forward topology of docs/SCALING.md
+// with RabbitMQ's own parts: conveyor publishes to a broker on the device;
+// a dynamic shovel (ack-mode on-confirm) moves the messages to a quorum
+// queue on the cluster. While the cluster cannot be reached the messages
+// wait on the device; once it can, every one arrives.
+func TestShovelToCluster(t *testing.T) {
+	c := cluster(t)
+	device, err := mqtest.Start(mqtest.Options{Plugins: []string{"rabbitmq_shovel"}})
+	require.NoError(t, err)
+	defer device.Close()
+	if !device.Managed() {
+		t.Skip("the shovel needs a device broker started by the test")
+	}
+	deleteQueue(t, c, "central-q")
+	got := newReceived()
+	stop := startConsume(t, ConsumeConfig{Endpoint: Endpoint{URLs: URLs{c.URL()}}, Exchange: "central", Declare: true, Queue: "central-q"}, got.handler)
+
+	// The device: exchange conveyor → durable queue to-central, shovelled
+	// to the cluster through a proxy that is closed for now (the uplink is
+	// down).
+	conn, err := amqp.Dial(device.URL())
+	require.NoError(t, err)
+	defer conn.Close()
+	ch, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, ch.ExchangeDeclare("conveyor", "topic", true, false, false, false, nil))
+	_, err = ch.QueueDeclare("to-central", true, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch.QueueBind("to-central", "#", "conveyor", false, nil))
+	uplink := newProxy(t, hostPort(c.Nodes[0].URL()))
+	addr := uplink.addr()
+	require.NoError(t, uplink.ln.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	def := fmt.Sprintf(`{"src-uri": "amqp://", "src-queue": "to-central", "dest-uri": ["amqp://guest:guest@%s"], "dest-exchange": "central", "ack-mode": "on-confirm", "reconnect-delay": 1}`, addr)
+	_, err = device.Ctl(ctx, "set_parameter", "shovel", "uplink", def)
+	require.NoError(t, err)
+
+	p, err := NewPublisher(testCtx(t, time.Minute), Config{Endpoint: Endpoint{URLs: URLs{device.URL()}}, Exchange: "conveyor"})
+	require.NoError(t, err)
+	const n = 300
+	for i := range n {
+		require.NoError(t, p.Publish(Publishing{RoutingKey: "faces.cam0", Body: []byte(strconv.Itoa(i))}))
+	}
+	require.NoError(t, p.Close())
+	require.EqualValues(t, n, p.Stats().Confirmed, "the device broker has them")
+	time.Sleep(1500 * time.Millisecond)
+	assert.Zero(t, got.distinct(), "the uplink is down: nothing reached the cluster")
+
+	listenProxy(t, addr, hostPort(c.Nodes[0].URL())) // the uplink is back
+	waitFor(t, 60*time.Second, "every message on the cluster", func() bool { return got.distinct() == n })
+	require.NoError(t, stop())
+	for k, v := range got.snapshot() {
+		assert.Equal(t, 1, v, "message %s once", k)
+	}
+	_, err = device.Ctl(ctx, "clear_parameter", "shovel", "uplink")
+	require.NoError(t, err)
 }

@@ -158,9 +158,12 @@ func TestFaultSocketCut(t *testing.T) {
 // brokerHostPort is host:port of the test broker.
 func brokerHostPort(t *testing.T) string {
 	t.Helper()
-	u := broker.URL()
-	i := strings.LastIndex(u, "@")
-	rest := u[i+1:]
+	return hostPort(broker.URL())
+}
+
+// hostPort is the host:port of an AMQP URL.
+func hostPort(u string) string {
+	rest := u[strings.LastIndex(u, "@")+1:]
 	if j := strings.Index(rest, "/"); j >= 0 {
 		rest = rest[:j]
 	}
