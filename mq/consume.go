@@ -162,9 +162,9 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 		n := r.pick()
 		conn, fatal, err := n.dial()
 		if err == nil {
-			r.connected()
+			began := time.Now()
 			var lost bool
-			err, lost = c.session(ctx, conn, n, down)
+			err, lost = c.session(ctx, conn, n, &down)
 			_ = conn.Close()
 			if ctx.Err() != nil {
 				return nil
@@ -172,10 +172,17 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 			if !lost {
 				return err
 			}
-			down = time.Now()
-			cfg.Logf("mq: consume: lost the connection to %s (%v); reconnecting", n.redacted, err)
-			r.lost()
-			continue
+			if c.consuming { // once per outage: here and when consuming again
+				cfg.Logf("mq: consume: lost the connection to %s (%v); reconnecting", n.redacted, err)
+				down = time.Now()
+			}
+			if c.consuming && time.Since(began) >= shortSession {
+				r.lost()
+				continue
+			}
+			// Lost before consuming, or at once: a failed attempt, with the
+			// back-off (and, before the first consume, the start timeout);
+			// a short session is not a success that resets the back-off.
 		}
 		if fatal {
 			return err
@@ -198,17 +205,19 @@ func Consume(ctx context.Context, cfg ConsumeConfig, h Handler) error {
 
 // consumer is the state Consume keeps across sessions.
 type consumer struct {
-	cfg     ConsumeConfig
-	h       Handler
-	started bool // Ready has been called
-	offset  any  // x-stream-offset for the next session (streams)
+	cfg       ConsumeConfig
+	h         Handler
+	started   bool // Ready has been called
+	consuming bool // the last session got as far as consuming
+	offset    any  // x-stream-offset for the next session (streams)
 }
 
 // session consumes over one connection. lost says whether the connection
 // (or channel) went away, and Consume should reconnect; otherwise err ends
 // Consume (nil when ctx ended).
-func (c *consumer) session(ctx context.Context, conn *amqp.Connection, n *node, down time.Time) (err error, lost bool) {
+func (c *consumer) session(ctx context.Context, conn *amqp.Connection, n *node, down *time.Time) (err error, lost bool) {
 	cfg := c.cfg
+	c.consuming = false
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	step := func(what string, err error) (error, bool) {
 		return fmt.Errorf("mq: consume: %s on %s: %s", what, n.redacted, n.scrub(err.Error())), !refused(err)
@@ -258,17 +267,19 @@ func (c *consumer) session(ctx context.Context, conn *amqp.Connection, n *node, 
 	if err != nil {
 		return step("consume", err)
 	}
+	c.consuming = true
 	if !c.started {
 		c.started = true
 		if cfg.Ready != nil {
 			cfg.Ready(q.Name)
 		}
-	} else {
+	} else if !down.IsZero() {
 		note := ""
 		if !durable {
 			note = " (a new exclusive queue: what was published meanwhile is not in it; --queue keeps it)"
 		}
-		cfg.Logf("mq: consume: consuming again from queue %s on %s after %s%s", q.Name, n.redacted, time.Since(down).Round(time.Millisecond), note)
+		cfg.Logf("mq: consume: consuming again from queue %s on %s after %s%s", q.Name, n.redacted, time.Since(*down).Round(time.Millisecond), note)
+		*down = time.Time{}
 	}
 	for {
 		select {

@@ -265,16 +265,12 @@ func (r *ring) failed() time.Duration {
 	return r.wait.next()
 }
 
-// lost records that a working session on the node from pick ended: the
-// next attempt goes to the next node at once.
+// lost records that a session that had been working on the node from pick
+// ended: the next attempt goes to the next node at once, and a round of
+// failures starts afresh. (A session that ends as soon as it began is a
+// failure: failed.)
 func (r *ring) lost() {
 	r.next = (r.next + 1) % len(r.nodes)
-	r.tries = 0
-	r.wait.reset()
-}
-
-// connected records a success: the next failure round starts afresh.
-func (r *ring) connected() {
 	r.tries = 0
 	r.wait.reset()
 }

@@ -129,7 +129,6 @@ func NewPublisher(ctx context.Context, cfg Config) (*Publisher, error) {
 		var fatal bool
 		s, fatal, err = p.connect(n)
 		if err == nil {
-			r.connected()
 			break
 		}
 		p.setErr(err)

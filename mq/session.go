@@ -136,20 +136,11 @@ func (p *Publisher) run(s *session, r *ring) {
 			s, _, err = p.connect(n)
 			if err != nil {
 				p.setErr(err)
-				wait := time.NewTimer(r.failed())
-				select {
-				case <-wait.C:
-				case <-st.stopC(p.stop):
-					wait.Stop()
-					st.begin(p.cfg.ShutdownTimeout)
-				case <-st.deadline:
-					wait.Stop()
-					p.abandon(nil)
+				if !p.pause(r.failed(), st) {
 					return
 				}
 				continue
 			}
-			r.connected()
 			if everConnected {
 				p.c.reconnects.Add(1)
 			}
@@ -162,6 +153,7 @@ func (p *Publisher) run(s *session, r *ring) {
 		p.node = s.node.redacted
 		p.mu.Unlock()
 		p.c.connected.Store(true)
+		began := time.Now()
 		finished := p.serve(s, st)
 		p.c.connected.Store(false)
 		p.c.blocked.Store(false)
@@ -177,8 +169,37 @@ func (p *Publisher) run(s *session, r *ring) {
 		down = time.Now()
 		p.cfg.Logf("mq: lost the connection to %s (%s); reconnecting, messages wait in the outbox", s.node.redacted, reason)
 		s = nil
+		if time.Since(began) < shortSession {
+			// A session that ends as soon as it starts (a channel the broker
+			// closes at the first publish, say) counts as a failed attempt:
+			// the back-off applies, instead of reconnecting in a loop.
+			if !p.pause(r.failed(), st) {
+				return
+			}
+			continue
+		}
 		r.lost()
 	}
+}
+
+// shortSession: a session that ends sooner counts as a failed connect.
+const shortSession = time.Second
+
+// pause waits d before the next connection attempt, or less when Close
+// begins; it returns false when the shutdown deadline passed meanwhile (the
+// outbox has then been given up, and run must return).
+func (p *Publisher) pause(d time.Duration, st *shutdown) bool {
+	wait := time.NewTimer(d)
+	defer wait.Stop()
+	select {
+	case <-wait.C:
+	case <-st.stopC(p.stop):
+		st.begin(p.cfg.ShutdownTimeout)
+	case <-st.deadline:
+		p.abandon(nil)
+		return false
+	}
+	return true
 }
 
 // shutdown is the state of a Close in progress: once stopping, the
