@@ -197,8 +197,18 @@ func TestDiskOutboxSIGKILL(t *testing.T) {
 		}
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	for n := range lines { // what it printed before it died
-		accepted[n] = true
+	rest := time.After(30 * time.Second)
+drain: // what it printed before it died
+	for {
+		select {
+		case n, ok := <-lines:
+			if !ok {
+				break drain
+			}
+			accepted[n] = true
+		case <-rest:
+			t.Fatal("the killed helper's output did not end within 30 s")
+		}
 	}
 	_ = cmd.Wait()
 	maxAccepted := 0

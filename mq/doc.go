@@ -9,10 +9,10 @@
 // back-off every reconnect loop uses), config.go (the publisher's options),
 // publisher.go (Publish, Close and the outbox around them), session.go (a
 // connection and its channel; reconnecting), confirms.go (publishing and
-// settling confirms), stats.go (the counters), outbox.go (the in-memory
-// queue), store.go (the on-disk outbox), consume.go, queuetype.go and
-// dedupe.go (the receiving side), messages.go (conveyor's message format
-// and routing keys).
+// settling confirms), stats.go (the counters), outbox.go (the queue of
+// waiting messages), store.go and record.go (the on-disk outbox),
+// consume.go, queuetype.go and dedupe.go (the receiving side), messages.go
+// (conveyor's message format and routing keys), size.go (ByteSize).
 //
 // Publisher sends persistent messages in publisher-confirm mode (deferred
 // confirmations, at most MaxInFlight outstanding) to one node of a cluster:
