@@ -261,7 +261,7 @@ func TestStoreCompaction(t *testing.T) {
 // every reopen the store holds exactly the appended, unacked messages, in
 // order.
 func TestStoreRandom(t *testing.T) {
-	for seed := range uint64(20) {
+	for seed := range uint64(10) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			dir := t.TempDir()
