@@ -63,6 +63,17 @@ func TestPreprocessMatchesCPU(t *testing.T) {
 		{"480x270 padded stride upscale centred fp16", 2, Preprocess{SrcW: 480, SrcH: 270, SrcStride: 1536, DstW: 640, DstH: 640, Letterbox: true, Center: true, PadValue: 114, FP16: true, SwapRB: true, Mean: ultra, Scale: us}},
 		{"odd width scalar path fp16", 2, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 301, DstH: 199, Letterbox: true, Center: true, FP16: true}},
 		{"1080p identity fp32", 1, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080}},
+		{"1080p identity fp16 batch", 2, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080, FP16: true}},
+		// Rows and frames that start off 4-byte boundaries (stride 903), a
+		// picture centred between pads, the buffer ending at the last pixel.
+		{"odd stride centred letterbox fp16", 3, Preprocess{SrcW: 301, SrcH: 199, SrcStride: 903, DstW: 640, DstH: 640, Letterbox: true, Center: true, PadValue: 114, FP16: true, SwapRB: true, Mean: ultra, Scale: us}},
+		{"odd stride downscale fp32", 2, Preprocess{SrcW: 1279, SrcH: 721, SrcStride: 3839, DstW: 320, DstH: 320, Letterbox: true, Center: true}},
+		{"4K to 640 fp16", 1, Preprocess{SrcW: 3840, SrcH: 2160, SrcStride: 11520, DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360, FP16: true}},
+		// Padding without scaling (the copy kernel): word loads where rows
+		// and the picture's left edge are 4-byte aligned, bytes elsewhere.
+		{"pad only aligned fp16", 2, Preprocess{SrcW: 640, SrcH: 360, SrcStride: 1920, DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360, FP16: true, SwapRB: true, Mean: ultra, Scale: us}},
+		{"pad only centred odd stride fp32", 2, Preprocess{SrcW: 301, SrcH: 199, SrcStride: 903, DstW: 320, DstH: 224, ResizeW: 301, ResizeH: 199, Center: true, PadValue: 114}},
+		{"pad only centred aligned fp32", 1, Preprocess{SrcW: 1280, SrcH: 720, SrcStride: 3840, DstW: 1296, DstH: 736, ResizeW: 1280, ResizeH: 720, Center: true, PadValue: 114}},
 	}
 	s, err := NewStream()
 	require.NoError(t, err)
@@ -113,6 +124,29 @@ func TestPreprocessMatchesCPU(t *testing.T) {
 			assert.LessOrEqual(t, maxErr, limit)
 		})
 	}
+	t.Run("source not 4-byte aligned", func(t *testing.T) {
+		// A source pointer off a word boundary: byte loads (copy kernel).
+		p := Preprocess{SrcW: 640, SrcH: 360, SrcStride: 1920, DstW: 640, DstH: 384, ResizeW: 640, ResizeH: 360, FP16: true}
+		src := noise(int(p.InputBytes(1)), 5)
+		want := make([]float32, p.OutputLen(1))
+		require.NoError(t, PreprocessCPU(src, 1, p, want))
+		dsrc, err := Malloc(len(src) + 1)
+		require.NoError(t, err)
+		defer dsrc.Free()
+		ddst, err := Malloc(p.OutputBytes(1))
+		require.NoError(t, err)
+		defer ddst.Free()
+		require.NoError(t, dsrc.Upload(append([]byte{0}, src...)))
+		require.NoError(t, PreprocessAsync(s, unsafe.Add(dsrc.Ptr(), 1), ddst.Ptr(), 1, p))
+		require.NoError(t, s.Sync())
+		h := make([]uint16, len(want))
+		require.NoError(t, ddst.Download(asBytes(h)))
+		maxErr := 0.0
+		for i := range h {
+			maxErr = math.Max(maxErr, math.Abs(float64(HalfToFloat(h[i])-RoundHalf(want[i]))))
+		}
+		assert.LessOrEqual(t, maxErr, 0.125)
+	})
 	t.Run("bad params", func(t *testing.T) {
 		assert.Error(t, PreprocessAsync(s, nil, nil, 1, Preprocess{SrcW: 1, SrcH: 1, SrcStride: 3, DstW: 1, DstH: 1}))
 		assert.Error(t, PreprocessAsync(s, unsafe.Pointer(&tests), unsafe.Pointer(&tests), 0, tests[0].p))
@@ -220,6 +254,9 @@ func BenchmarkPreprocess(b *testing.B) {
 		{"1080p_to_1080p_fp16_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1920, DstH: 1080, FP16: true}},
 		{"1080p_letterbox_640_fp32_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 640, Letterbox: true}},
 		{"1080p_letterbox_640_fp16_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 640, DstH: 640, Letterbox: true, FP16: true}},
+		// A resize near 1:1, where the bilinear kernel's arithmetic shows.
+		{"1080p_to_720p_fp32_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1280, DstH: 720}},
+		{"1080p_to_720p_fp16_b8", 8, Preprocess{SrcW: 1920, SrcH: 1080, SrcStride: 5760, DstW: 1280, DstH: 720, FP16: true}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
