@@ -15,27 +15,48 @@ import (
 
 // cacheSchema changes whenever the key's meaning or the plan's layout does,
 // so that old entries stop matching.
-const cacheSchema = "conveyor-trt/1"
+// (2: the TensorRT build number, the GPU's SM count and memory.)
+const cacheSchema = "conveyor-trt/2"
 
 // Platform is what a plan is tied to besides the model and the build
-// options: the TensorRT library actually loaded and the GPU.
+// options: the TensorRT library actually loaded (its build number too) and
+// the GPU. Name and compute capability alone do not tell GPUs apart: every
+// Jetson Orin module reports "Orin" and 8.7, from the 4 GB Orin Nano (4
+// SMs) to the 64 GB AGX Orin (16 SMs), and a plan tuned on one is slow or
+// refused on another; the SM count and memory size separate them.
 type Platform struct {
 	TensorRT Version `json:"tensorrt"`
 	GPU      string  `json:"gpu"`
 	// ComputeCapability is "major.minor", e.g. "8.7" for Orin, "9.0" for H100.
 	ComputeCapability string `json:"compute_capability"`
+	// SMs is the number of streaming multiprocessors.
+	SMs int `json:"sms"`
+	// MemoryGiB is the device memory in GiB, rounded up (on Jetson, the
+	// memory it shares with the CPU, of which the GPU sees a little less).
+	MemoryGiB int `json:"memory_gib"`
 }
 
 func (p Platform) String() string {
-	return fmt.Sprintf("TensorRT %s on %s (sm %s)", p.TensorRT, p.GPU, p.ComputeCapability)
+	return fmt.Sprintf("TensorRT %s on %s (sm %s, %d SMs, %d GiB)", p.TensorRT, p.GPU, p.ComputeCapability, p.SMs, p.MemoryGiB)
 }
+
+// gpuString names the GPU part of p, for messages and file names.
+func (p Platform) gpuString() string {
+	return fmt.Sprintf("%s (sm %s, %d SMs, %d GiB)", p.GPU, p.ComputeCapability, p.SMs, p.MemoryGiB)
+}
+
+// MemoryGiB rounds a device's memory in bytes up to GiB, as Platform keeps
+// it: an 8 GB Jetson whose GPU sees 7.4 GiB is 8.
+func MemoryGiB(bytes uint64) int { return int((bytes + 1<<30 - 1) >> 30) }
 
 // CacheKey is everything a serialised engine depends on. Two builds with
 // equal keys are interchangeable.
 type CacheKey struct {
-	Schema    string    `json:"schema"`
-	ONNX      string    `json:"onnx_sha256"`
-	Platform  Platform  `json:"platform"`
+	Schema   string   `json:"schema"`
+	ONNX     string   `json:"onnx_sha256"`
+	Platform Platform `json:"platform"`
+	// Precision is the resolved one (Precision.Resolve): never auto, and
+	// "model" on TensorRT 11.
 	Precision Precision `json:"precision"`
 	// Calibration is the sha256 of the INT8 calibration cache, if any.
 	Calibration string `json:"calibration_sha256,omitempty"`
@@ -44,15 +65,20 @@ type CacheKey struct {
 	Shapes      string `json:"shapes,omitempty"`
 }
 
-// NewCacheKey computes the key for building o's model on platform p. It
-// hashes the ONNX file (and the calibration cache).
+// NewCacheKey computes the key for building o's model on platform p, with
+// o's precision resolved for p's TensorRT (an error when it cannot build
+// it). It hashes the ONNX file (and the calibration cache).
 func NewCacheKey(o *BuildOptions, p Platform) (CacheKey, error) {
+	prec, err := o.precision().Resolve(p.TensorRT)
+	if err != nil {
+		return CacheKey{}, err
+	}
 	sum, err := fileSHA256(o.ONNX)
 	if err != nil {
 		return CacheKey{}, fmt.Errorf("trt: cache key: %w", err)
 	}
 	k := CacheKey{
-		Schema: cacheSchema, ONNX: sum, Platform: p, Precision: o.precision(),
+		Schema: cacheSchema, ONNX: sum, Platform: p, Precision: prec,
 		Workspace: o.workspace(), Batch: o.Batch.orDefault().String(),
 	}
 	if o.CalibrationCache != "" {
@@ -86,8 +112,9 @@ func (k CacheKey) Mismatch(old CacheKey) string {
 	if old.Platform.TensorRT != k.Platform.TensorRT {
 		why = append(why, "TensorRT "+old.Platform.TensorRT.String())
 	}
-	if old.Platform.GPU != k.Platform.GPU || old.Platform.ComputeCapability != k.Platform.ComputeCapability {
-		why = append(why, fmt.Sprintf("GPU %s (sm %s)", old.Platform.GPU, old.Platform.ComputeCapability))
+	if old.Platform.GPU != k.Platform.GPU || old.Platform.ComputeCapability != k.Platform.ComputeCapability ||
+		old.Platform.SMs != k.Platform.SMs || old.Platform.MemoryGiB != k.Platform.MemoryGiB {
+		why = append(why, "GPU "+old.Platform.gpuString())
 	}
 	if old.ONNX != k.ONNX {
 		why = append(why, "another ONNX file")
@@ -148,7 +175,7 @@ func (c *Cache) PlanPath(onnx string, k CacheKey) string {
 // TimingCachePath is the default timing cache for a platform: one per
 // TensorRT version and GPU, shared by all models.
 func (c *Cache) TimingCachePath(p Platform) string {
-	return filepath.Join(c.Dir, sanitize(fmt.Sprintf("timing-trt%s-%s-sm%s", p.TensorRT, p.GPU, p.ComputeCapability))+".cache")
+	return filepath.Join(c.Dir, sanitize(fmt.Sprintf("timing-trt%s-%s-sm%s-%dsm-%dgib", p.TensorRT, p.GPU, p.ComputeCapability, p.SMs, p.MemoryGiB))+".cache")
 }
 
 // Lookup returns the plan path for k when the cache holds it. Otherwise it

@@ -4,7 +4,17 @@ import "errors"
 
 // ErrNotBuilt is returned by every entry point of a binary built without
 // TensorRT support.
-var ErrNotBuilt = errors.New("trt: conveyor was built without TensorRT: rebuild with `make trt` (go build -tags tensorrt) on a machine with TensorRT 8.5+ and CUDA")
+var ErrNotBuilt = errors.New("trt: conveyor was built without TensorRT: rebuild with `make trt` (go build -tags tensorrt) on a machine with TensorRT (8.5/8.6, 10.x or 11.x) and CUDA: docs/TENSORRT.md")
+
+// ErrNoLibrary is returned when the TensorRT libraries (libnvinfer.so.N,
+// libnvonnxparser.so.N for the major version N conveyor was built with)
+// cannot be loaded; the message says which and what to install.
+var ErrNoLibrary = errors.New("trt: TensorRT libraries not found")
+
+// ErrBroken is returned after a sticky CUDA error (an illegal address, a
+// kernel fault): this process cannot use the GPU any more, every later call
+// fails, and the only cure is to restart it. conveyor ends the run.
+var ErrBroken = errors.New("trt: the GPU failed and cannot be used by this process any more")
 
 // ErrNoGPU is returned when the CUDA runtime finds no usable GPU.
 var ErrNoGPU = errors.New("trt: no CUDA GPU found")
@@ -24,15 +34,17 @@ var ErrOutOfMemory = errors.New("trt: out of memory")
 // error's message carries the parser's own messages.
 var ErrParse = errors.New("trt: onnx model rejected")
 
-// Status codes of the C shim (trt_wrapper.h TRT_*: change here, change there).
+// Status codes of the C shim (shim.h TRT_*: change here, change there).
 const (
-	statusOK    = 0
-	statusErr   = 1
-	statusNoGPU = 2
-	statusOOM   = 3
-	statusPlan  = 4
-	statusParse = 5
-	statusShape = 6
+	statusOK     = 0
+	statusErr    = 1
+	statusNoGPU  = 2
+	statusOOM    = 3
+	statusPlan   = 4
+	statusParse  = 5
+	statusShape  = 6
+	statusBroken = 7
+	statusNoLib  = 8
 )
 
 // Error is a failure reported by the C shim: the operation, the shim's
@@ -59,6 +71,10 @@ func (e *Error) Unwrap() error {
 		return ErrParse
 	case statusShape:
 		return ErrBatchTooLarge
+	case statusBroken:
+		return ErrBroken
+	case statusNoLib:
+		return ErrNoLibrary
 	}
 	return nil
 }

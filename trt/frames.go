@@ -7,15 +7,15 @@ import (
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
-// ErrNoCUDA is returned by Engine.InferFrames in a binary built with
+// ErrNoCUDA is returned by Context.InferFrames in a binary built with
 // TensorRT but without conveyor's CUDA kernels.
 var ErrNoCUDA = errors.New(`trt: conveyor was built with TensorRT but without its CUDA kernels: run trt/cuda/build.sh and build with -tags "tensorrt cuda" (make trt)`)
 
-// FramesBuilt reports whether Engine.InferFrames can work in this binary
+// FramesBuilt reports whether Context.InferFrames can work in this binary
 // (built with -tags "tensorrt cuda").
 const FramesBuilt = Built && cuda.Built
 
-// FrameView is one BGR8 frame in host memory for Engine.InferFrames, and how
+// FrameView is one BGR8 frame in host memory for Context.InferFrames, and how
 // it becomes its batch slot of the engine's input.
 type FrameView struct {
 	// Data holds the pixels: Prep.SrcH rows of Prep.SrcStride bytes (the
@@ -84,9 +84,9 @@ func stagingLayout(frames []FrameView) (offs []int, total int) {
 	return offs, total
 }
 
-// staging is an Engine's pinned host buffer and device buffer for frames
+// staging is a Context's pinned host buffer and device buffer for frames
 // on their way to the preprocessing kernel, grown as needed. Only the
-// Engine's thread touches it, and only while its stream is idle.
+// Context's thread touches it, and only while its stream is idle.
 type staging struct {
 	host *cuda.HostBuffer
 	dev  *cuda.Buffer

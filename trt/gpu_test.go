@@ -4,6 +4,8 @@ package trt
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -15,6 +17,49 @@ import (
 	"github.com/conveyor-vision/conveyor/trt/cuda"
 )
 
+// TestLoadLibrary: TensorRT's libraries are loaded at run time, so this
+// binary started wherever it is; where they are missing the error says
+// what to install, where they are there they match the headers.
+func TestLoadLibrary(t *testing.T) {
+	h := Headers()
+	t.Logf("compiled against TensorRT %s", h)
+	require.GreaterOrEqual(t, h.Major, 8)
+	l, err := LoadLibrary()
+	if errors.Is(err, ErrNoLibrary) {
+		assert.ErrorContains(t, err, fmt.Sprintf("libnvinfer.so.%d", h.Major))
+		assert.ErrorContains(t, err, fmt.Sprintf("install TensorRT %d", h.Major))
+		t.Skipf("no TensorRT here: %v", err)
+	}
+	if err != nil {
+		// A library this build cannot use: the message says why.
+		assert.ErrorContains(t, err, "TensorRT")
+		t.Skipf("TensorRT here is not usable: %v", err)
+	}
+	t.Logf("loaded %s from %s (plugins: %v %s)", l.Version, l.Path, l.Plugins, l.PluginError)
+	assert.Equal(t, h.Major, l.Version.Major)
+	assert.GreaterOrEqual(t, l.Version.Minor, h.Minor)
+	assert.NotEmpty(t, l.Path)
+	l2, err2 := LoadLibrary()
+	assert.Equal(t, l, l2, "loaded once")
+	assert.NoError(t, err2)
+}
+
+// TestDetect reads the platform a plan is tied to; it needs TensorRT's
+// libraries and a GPU.
+func TestDetect(t *testing.T) {
+	p, err := Detect(0)
+	if err != nil {
+		t.Skipf("no TensorRT GPU here: %v", err)
+	}
+	t.Logf("%s", p)
+	assert.NotEmpty(t, p.GPU)
+	assert.Regexp(t, `^\d+\.\d+$`, p.ComputeCapability)
+	assert.Positive(t, p.SMs)
+	assert.Positive(t, p.MemoryGiB)
+	_, err = Detect(99)
+	assert.ErrorIs(t, err, ErrNoGPU)
+}
+
 // TestOpenYuNet needs TensorRT and a GPU; elsewhere (a link-check build
 // against stub libraries, a machine without a GPU) it checks that the
 // failure is a clear error and skips.
@@ -24,10 +69,11 @@ func TestOpenYuNet(t *testing.T) {
 	}
 	ctx := context.Background()
 	e, err := Open(ctx, Options{BuildOptions: BuildOptions{ONNX: yunet(t), Precision: FP16, Batch: BatchRange{1, 2, 4},
-		Shapes: []ShapeRange{{"input", []int64{1, 3, 320, 320}, []int64{2, 3, 640, 640}, []int64{4, 3, 640, 640}}}, CacheDir: t.TempDir()}})
+		Shapes: ShapeList{{"input", []int64{1, 3, 320, 320}, []int64{2, 3, 640, 640}, []int64{4, 3, 640, 640}}}, CacheDir: t.TempDir()}})
 	require.NoError(t, err)
 	defer e.Close()
 	assert.Len(t, e.Outputs(), 12)
+	assert.Equal(t, 4, e.MaxBatch())
 }
 
 // TestInferFramesMatchesInfer runs the GPU preprocessing path against the
@@ -37,7 +83,7 @@ func TestOpenYuNet(t *testing.T) {
 func TestInferFramesMatchesInfer(t *testing.T) {
 	ctx := context.Background()
 	if !cuda.Built {
-		_, err := (&Engine{}).InferFrames(ctx, []FrameView{{}})
+		_, err := (&Context{}).InferFrames(ctx, []FrameView{{}})
 		assert.ErrorIs(t, err, ErrNoCUDA)
 		t.Skip("built without -tags cuda")
 	}
@@ -45,7 +91,7 @@ func TestInferFramesMatchesInfer(t *testing.T) {
 		t.Skipf("no TensorRT GPU here: %v", err)
 	}
 	e, err := Open(ctx, Options{BuildOptions: BuildOptions{ONNX: yunet(t), Batch: BatchRange{1, 2, 4},
-		Shapes: []ShapeRange{{"input", []int64{1, 3, 320, 320}, []int64{2, 3, 640, 640}, []int64{4, 3, 640, 640}}}, CacheDir: t.TempDir()}})
+		Shapes: ShapeList{{"input", []int64{1, 3, 320, 320}, []int64{2, 3, 640, 640}, []int64{4, 3, 640, 640}}}, CacheDir: t.TempDir()}})
 	require.NoError(t, err)
 	defer e.Close()
 

@@ -2,7 +2,7 @@ package trt
 
 import "fmt"
 
-// ioPlan is what an Engine needs to know about an engine's tensors to bind
+// ioPlan is what a Context needs to know about an engine's tensors to bind
 // them: the one input, its profile, the outputs in engine order, and the
 // input shape at which buffers are sized (the profile's maximum).
 type ioPlan struct {
@@ -45,4 +45,12 @@ func planIO(io []TensorDesc, prof *Profile) (ioPlan, error) {
 		return ioPlan{}, err
 	}
 	return p, nil
+}
+
+// maxBatch is the largest first dimension the input takes (1 when unknown).
+func (p ioPlan) maxBatch() int {
+	if len(p.maxInput) == 0 || p.maxInput[0] < 1 {
+		return 1
+	}
+	return int(p.maxInput[0])
 }

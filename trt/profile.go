@@ -11,11 +11,35 @@ type BatchRange struct {
 	Min, Opt, Max int
 }
 
+// BatchProfile is the batch range of an engine that conveyor run feeds
+// with groups of up to batch frames (its --batch): from 1 (a group cut short
+// by the batch timeout, the last frames of a file) to batch, tuned for full
+// groups.
+func BatchProfile(batch int) BatchRange {
+	if batch < 1 {
+		batch = 1
+	}
+	return BatchRange{Min: 1, Opt: batch, Max: batch}
+}
+
 // IsZero reports whether no range was given.
 func (b BatchRange) IsZero() bool { return b == BatchRange{} }
 
 // String returns "min:opt:max".
 func (b BatchRange) String() string { return fmt.Sprintf("%d:%d:%d", b.Min, b.Opt, b.Max) }
+
+// MarshalText writes "min:opt:max".
+func (b BatchRange) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// UnmarshalText reads what ParseBatch reads.
+func (b *BatchRange) UnmarshalText(text []byte) error {
+	v, err := ParseBatch(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
 
 func (b BatchRange) orDefault() BatchRange {
 	if b.IsZero() {
@@ -124,6 +148,57 @@ func ParseShape(s string) (ShapeRange, error) {
 	return r, r.validate()
 }
 
+// ShapeList is the shape option: the profiles of the inputs with dynamic
+// dimensions other than the batch, written comma-separated
+// ("input=1x3x320x320:1x3x640x640:1x3x640x640,other=…").
+type ShapeList []ShapeRange
+
+// String returns the form UnmarshalText reads.
+func (l ShapeList) String() string {
+	parts := make([]string, len(l))
+	for i, s := range l {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// MarshalText writes the list as String does.
+func (l ShapeList) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads comma-separated ParseShape forms ("" is none).
+func (l *ShapeList) UnmarshalText(text []byte) error {
+	var out ShapeList
+	for _, p := range strings.Split(string(text), ",") {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		s, err := ParseShape(p)
+		if err != nil {
+			return fmt.Errorf("shape: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := out.validate(); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+func (l ShapeList) validate() error {
+	seen := map[string]bool{}
+	for _, s := range l {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("shape: %w", err)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("shape: input %q given twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
 // Profile is the resolved optimization profile of one network input, as
 // handed to TensorRT.
 type Profile = ShapeRange
@@ -131,8 +206,9 @@ type Profile = ShapeRange
 // ResolveProfiles computes the optimization profile for every input of a
 // parsed network that has a dynamic dimension (-1). A dynamic batch
 // (dimension 0) takes the batch range; other dynamic dimensions must be
-// given in shapes. It returns nil when no input is dynamic.
-func ResolveProfiles(inputs []TensorDesc, batch BatchRange, shapes []ShapeRange) ([]Profile, error) {
+// given in shapes. A batch range for a model with a fixed batch is an error
+// unless fixedBatchOK. It returns nil when no input is dynamic.
+func ResolveProfiles(inputs []TensorDesc, batch BatchRange, shapes []ShapeRange, fixedBatchOK bool) ([]Profile, error) {
 	byName := map[string]ShapeRange{}
 	for _, s := range shapes {
 		byName[s.Name] = s
@@ -163,7 +239,7 @@ func ResolveProfiles(inputs []TensorDesc, batch BatchRange, shapes []ShapeRange)
 			continue
 		}
 		if !dyn {
-			if !batch.IsZero() && len(in.Shape) > 0 && int64(batch.Max) != in.Shape[0] {
+			if !batch.IsZero() && !fixedBatchOK && len(in.Shape) > 0 && int64(batch.Max) != in.Shape[0] {
 				return nil, fmt.Errorf("trt: input %q has a fixed batch of %d (shape %s): --batch %s needs a model exported with a dynamic batch", in.Name, in.Shape[0], dimsString(in.Shape), batch)
 			}
 			continue
@@ -175,7 +251,7 @@ func ResolveProfiles(inputs []TensorDesc, batch BatchRange, shapes []ShapeRange)
 				continue
 			}
 			if i != 0 {
-				return nil, fmt.Errorf("trt: input %q has a dynamic dimension %d (shape %s): give its sizes with --shape %s=min:opt:max", in.Name, i, dimsString(in.Shape), in.Name)
+				return nil, fmt.Errorf("trt: input %q has a dynamic dimension %d (shape %s): give its sizes with --shape %s=NxCxHxW:NxCxHxW:NxCxHxW (min:opt:max)", in.Name, i, dimsString(in.Shape), in.Name)
 			}
 			p.Min[0], p.Opt[0], p.Max[0] = int64(b.Min), int64(b.Opt), int64(b.Max)
 		}

@@ -2,6 +2,7 @@ package trt
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,9 +36,126 @@ func TestDecodeVersion(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tt.want, v.String(), "%d", tt.in)
 	}
-	assert.Error(t, Version{8, 4, 1}.Supported())
-	assert.NoError(t, Version{8, 5, 2}.Supported())
-	assert.NoError(t, Version{10, 3, 0}.Supported())
+	assert.Equal(t, "10.3.0.26", Version{10, 3, 0, 26}.String(), "the build number when known")
+}
+
+func TestVersionCheck(t *testing.T) {
+	supported := []struct {
+		v  Version
+		ok bool
+	}{
+		{Version{8, 4, 1, 0}, false}, {Version{8, 5, 2, 0}, true}, {Version{8, 6, 2, 0}, true},
+		{Version{9, 3, 0, 0}, false}, {Version{10, 3, 0, 26}, true}, {Version{10, 16, 0, 72}, true},
+		{Version{11, 1, 0, 106}, true}, {Version{12, 0, 0, 0}, false}, {Version{7, 1, 3, 0}, false},
+	}
+	for _, tt := range supported {
+		err := tt.v.Supported()
+		assert.Equal(t, tt.ok, err == nil, "%s: %v", tt.v, err)
+	}
+	assert.ErrorContains(t, Version{12, 0, 0, 0}.Supported(), "newer than this conveyor knows")
+
+	// Headers against the library loaded at run time.
+	checks := []struct {
+		headers, lib Version
+		errHas       string
+	}{
+		{Version{10, 3, 0, 26}, Version{10, 3, 0, 26}, ""},
+		{Version{10, 3, 0, 26}, Version{10, 16, 0, 72}, ""}, // a newer library of the same major
+		{Version{8, 5, 3, 1}, Version{8, 5, 2, 0}, ""},      // JetPack 5.1's 8.5.2 under 8.5.3 headers: same minor
+		{Version{8, 5, 3, 1}, Version{8, 6, 2, 0}, ""},      // JetPack 6.0's 8.6
+		{Version{10, 16, 0, 72}, Version{10, 3, 0, 26}, "older than the TensorRT 10.16.0.72 headers"},
+		{Version{8, 6, 1, 5}, Version{8, 5, 2, 0}, "older than"},
+		{Version{10, 3, 0, 26}, Version{11, 1, 0, 106}, "built against TensorRT 10.3.0.26 but libnvinfer 11.1.0.106"},
+	}
+	for _, tt := range checks {
+		err := CheckLibrary(tt.headers, tt.lib)
+		if tt.errHas == "" {
+			assert.NoError(t, err, "%s headers, %s library", tt.headers, tt.lib)
+			continue
+		}
+		assert.ErrorContains(t, err, tt.errHas, "%s headers, %s library", tt.headers, tt.lib)
+		assert.ErrorContains(t, err, "make trt")
+	}
+}
+
+func TestPrecisionPerTensorRT(t *testing.T) {
+	v8, v10, v11 := Version{8, 5, 2, 0}, Version{10, 3, 0, 26}, Version{11, 1, 0, 106}
+	tests := []struct {
+		p      Precision
+		v      Version
+		want   Precision
+		errHas string
+	}{
+		{Auto, v8, FP16, ""}, {Auto, v10, FP16, ""}, {Auto, v11, Model, ""},
+		{"", v10, FP32, ""}, {"", v11, Model, ""},
+		{FP32, v8, FP32, ""}, {FP32, v11, Model, ""},
+		{FP16, v10, FP16, ""}, {FP16, v11, "", "removed the fp16 and int8 builder flags"},
+		{INT8, v8, INT8, ""}, {INT8, v11, "", "Q/DQ"},
+		{Model, v10, Model, ""}, {Model, v11, Model, ""}, {Model, v8, "", "needs TensorRT 10"},
+	}
+	for _, tt := range tests {
+		got, err := tt.p.Resolve(tt.v)
+		if tt.errHas != "" {
+			assert.ErrorContains(t, err, tt.errHas, "%s on %s", tt.p, tt.v)
+			continue
+		}
+		require.NoError(t, err, "%s on %s", tt.p, tt.v)
+		assert.Equal(t, tt.want, got, "%s on %s", tt.p, tt.v)
+	}
+	for _, s := range []string{"auto", "FP16", " model ", "int8", "fp32", ""} {
+		var p Precision
+		require.NoError(t, p.UnmarshalText([]byte(s)), s)
+		b, err := p.MarshalText()
+		require.NoError(t, err)
+		var back Precision
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, p, back, s)
+	}
+	var p Precision
+	assert.ErrorContains(t, p.UnmarshalText([]byte("fp8")), "precision: must be auto, fp32, fp16, int8 or model")
+	assert.Equal(t, Auto, DefaultOptions().Precision, "conveyor run's default adapts to the TensorRT version")
+}
+
+func TestBatchProfile(t *testing.T) {
+	assert.Equal(t, BatchRange{1, 1, 1}, BatchProfile(1))
+	assert.Equal(t, BatchRange{1, 1, 1}, BatchProfile(0))
+	assert.Equal(t, BatchRange{1, 4, 4}, BatchProfile(4), "groups of 1 to --batch frames, tuned for full ones")
+	var b BatchRange
+	require.NoError(t, b.UnmarshalText([]byte("1:4:8")))
+	assert.Equal(t, BatchRange{1, 4, 8}, b)
+	txt, err := b.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "1:4:8", string(txt))
+	assert.Error(t, b.UnmarshalText([]byte("8:1")))
+
+	// --batch 4 of conveyor run on the bundled models: dynamic batch gets
+	// 1:4:4; a fixed batch of 1 is kept (frames run one by one).
+	dyn := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{-1, 3, 640, 640}}
+	got, err := ResolveProfiles([]TensorDesc{dyn}, BatchProfile(4), nil, true)
+	require.NoError(t, err)
+	assert.Equal(t, []Profile{{"input", []int64{1, 3, 640, 640}, []int64{4, 3, 640, 640}, []int64{4, 3, 640, 640}}}, got)
+	fixed := TensorDesc{Name: "input", Input: true, DType: Float32, Shape: []int64{1, 3, 120, 160}}
+	got, err = ResolveProfiles([]TensorDesc{fixed}, BatchProfile(4), nil, true)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = ResolveProfiles([]TensorDesc{fixed}, BatchProfile(4), nil, false)
+	assert.ErrorContains(t, err, "fixed batch of 1", "conveyor engine build --batch insists")
+}
+
+func TestShapeList(t *testing.T) {
+	var l ShapeList
+	require.NoError(t, l.UnmarshalText([]byte("input=1x3x320x320:4x3x640x640:8x3x640x640, other=1x1x8x8")))
+	require.Len(t, l, 2)
+	assert.Equal(t, "input", l[0].Name)
+	assert.Equal(t, []int64{8, 3, 640, 640}, l[0].Max)
+	assert.Equal(t, "input=1x3x320x320:4x3x640x640:8x3x640x640,other=1x1x8x8:1x1x8x8:1x1x8x8", l.String())
+	var back ShapeList
+	require.NoError(t, back.UnmarshalText([]byte(l.String())))
+	assert.Equal(t, l, back)
+	require.NoError(t, back.UnmarshalText(nil))
+	assert.Empty(t, back)
+	assert.ErrorContains(t, l.UnmarshalText([]byte("a=1x1,a=1x1")), "shape: input \"a\" given twice")
+	assert.ErrorContains(t, l.UnmarshalText([]byte("a=2x1:1x1:2x1")), "shape: ")
 }
 
 func TestParseBatch(t *testing.T) {
@@ -110,7 +228,7 @@ func TestResolveProfiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ResolveProfiles(tt.inputs, tt.batch, tt.shapes)
+			got, err := ResolveProfiles(tt.inputs, tt.batch, tt.shapes, false)
 			if tt.errHas != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.errHas)
@@ -146,13 +264,13 @@ func TestBuildOptionsValidate(t *testing.T) {
 		{"missing model", BuildOptions{ONNX: filepath.Join(dir, "nope.onnx")}, "no such file"},
 		{"model is a folder", BuildOptions{ONNX: dir}, "not a regular file"},
 		{"empty model", BuildOptions{ONNX: empty}, "is empty"},
-		{"bad precision", BuildOptions{ONNX: onnx, Precision: "fp8"}, "fp32, fp16 or int8"},
-		{"int8 without cache", BuildOptions{ONNX: onnx, Precision: INT8}, "calibration cache"},
-		{"cache without int8", BuildOptions{ONNX: onnx, CalibrationCache: calib}, "only used with int8"},
+		{"bad precision", BuildOptions{ONNX: onnx, Precision: "fp8"}, "precision: must be auto, fp32, fp16, int8 or model"},
+		{"int8 without cache", BuildOptions{ONNX: onnx, Precision: INT8}, "calib-cache: precision int8 needs a calibration cache"},
+		{"cache without int8", BuildOptions{ONNX: onnx, CalibrationCache: calib}, "calib-cache: a calibration cache is only used with precision int8"},
 		{"tiny workspace", BuildOptions{ONNX: onnx, Workspace: 1000}, "too small"},
 		{"negative workspace", BuildOptions{ONNX: onnx, Workspace: -1}, "positive"},
 		{"bad batch", BuildOptions{ONNX: onnx, Batch: BatchRange{4, 2, 8}}, "min <= opt <= max"},
-		{"shape twice", BuildOptions{ONNX: onnx, Shapes: []ShapeRange{{"a", []int64{1}, []int64{1}, []int64{1}}, {"a", []int64{1}, []int64{1}, []int64{1}}}}, "given twice"},
+		{"shape twice", BuildOptions{ONNX: onnx, Shapes: ShapeList{{"a", []int64{1}, []int64{1}, []int64{1}}, {"a", []int64{1}, []int64{1}, []int64{1}}}}, "shape: input \"a\" given twice"},
 		{"negative device", BuildOptions{ONNX: onnx, Device: -1}, "device"},
 	}
 	for _, tt := range tests {
@@ -166,17 +284,43 @@ func TestBuildOptionsValidate(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.errHas)
 		})
 	}
-	o := Options{Engine: filepath.Join(dir, "missing.engine")}
-	assert.Error(t, o.Validate())
 	p, err := ParsePrecision("FP16")
 	require.NoError(t, err)
 	assert.Equal(t, FP16, p)
+
+	// Options.Validate checks what a user sets, before the model is known,
+	// and names the option by its key.
+	opts := []struct {
+		name   string
+		o      func(*Options)
+		errHas string
+	}{
+		{"defaults", func(*Options) {}, ""},
+		{"missing plan", func(o *Options) { o.Plan = filepath.Join(dir, "missing.engine") }, "engine: "},
+		{"empty plan", func(o *Options) { o.Plan = empty }, "engine: "},
+		{"int8 without cache", func(o *Options) { o.Precision = INT8 }, "calib-cache: "},
+		{"int8 with cache", func(o *Options) { o.Precision = INT8; o.CalibrationCache = calib }, ""},
+		{"bad shape", func(o *Options) { o.Shapes = ShapeList{{"x", []int64{2}, []int64{1}, []int64{2}}} }, "shape: "},
+		{"bad precision", func(o *Options) { o.Precision = "half" }, "precision: "},
+	}
+	for _, tt := range opts {
+		o := DefaultOptions()
+		tt.o(&o)
+		err := o.Validate()
+		if tt.errHas == "" {
+			assert.NoError(t, err, tt.name)
+			continue
+		}
+		assert.ErrorContains(t, err, tt.errHas, tt.name)
+	}
+	o := DefaultOptions()
+	assert.ErrorContains(t, o.check(), "no ONNX model", "Load needs a model or a plan")
 }
 
 func TestCacheKeyAndLookup(t *testing.T) {
 	onnx := yunet(t)
-	orin := Platform{TensorRT: Version{8, 5, 2}, GPU: "Orin", ComputeCapability: "8.7"}
-	h100 := Platform{TensorRT: Version{10, 3, 0}, GPU: "NVIDIA H100 80GB HBM3", ComputeCapability: "9.0"}
+	orin := Platform{TensorRT: Version{8, 5, 2, 0}, GPU: "Orin", ComputeCapability: "8.7", SMs: 8, MemoryGiB: 8}
+	h100 := Platform{TensorRT: Version{10, 3, 0, 26}, GPU: "NVIDIA H100 80GB HBM3", ComputeCapability: "9.0", SMs: 132, MemoryGiB: 80}
 	o := BuildOptions{ONNX: onnx, Precision: FP16, Batch: BatchRange{1, 4, 8}}
 	k1, err := NewCacheKey(&o, orin)
 	require.NoError(t, err)
@@ -192,7 +336,26 @@ func TestCacheKeyAndLookup(t *testing.T) {
 			p.TensorRT.Patch = 3
 			return NewCacheKey(&o, p)
 		},
-		"other GPU":       func() (CacheKey, error) { return NewCacheKey(&o, h100) },
+		"other GPU": func() (CacheKey, error) { return NewCacheKey(&o, h100) },
+		"other Orin module": func() (CacheKey, error) {
+			p := orin // AGX Orin 64 GB: also "Orin", sm 8.7
+			p.SMs, p.MemoryGiB = 16, 64
+			return NewCacheKey(&o, p)
+		},
+		"other Orin memory": func() (CacheKey, error) {
+			p := orin // Orin NX 16 GB: 8 SMs like the 8 GB one
+			p.MemoryGiB = 16
+			return NewCacheKey(&o, p)
+		},
+		"other TensorRT build": func() (CacheKey, error) {
+			p := h100
+			p.TensorRT.Build = 27
+			k, err := NewCacheKey(&o, h100)
+			require.NoError(t, err)
+			k2, err := NewCacheKey(&o, p)
+			assert.NotEqual(t, k.Digest(), k2.Digest(), "10.3.0.26 vs 10.3.0.27")
+			return k2, err
+		},
 		"other precision": func() (CacheKey, error) { o2 := o; o2.Precision = FP32; return NewCacheKey(&o2, orin) },
 		"other batch":     func() (CacheKey, error) { o2 := o; o2.Batch = BatchRange{1, 2, 4}; return NewCacheKey(&o2, orin) },
 		"other workspace": func() (CacheKey, error) { o2 := o; o2.Workspace = 1 << 28; return NewCacheKey(&o2, orin) },
@@ -229,7 +392,7 @@ func TestCacheKeyAndLookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, path)
 	assert.Contains(t, stale, "TensorRT 8.5.2")
-	assert.Contains(t, stale, "GPU Orin (sm 8.7)")
+	assert.Contains(t, stale, "GPU Orin (sm 8.7, 8 SMs, 8 GiB)")
 
 	// A plan whose key file was damaged is a miss, not an error.
 	require.NoError(t, os.WriteFile(cache.PlanPath(onnx, k1)+".json", []byte("{"), 0o644))
@@ -239,7 +402,23 @@ func TestCacheKeyAndLookup(t *testing.T) {
 	_, err = ReadKey(cache.PlanPath(onnx, k1))
 	assert.Error(t, err)
 
-	assert.Contains(t, cache.TimingCachePath(h100), "timing-trt10.3.0-NVIDIA_H100_80GB_HBM3-sm9.0")
+	assert.Contains(t, cache.TimingCachePath(h100), "timing-trt10.3.0.26-NVIDIA_H100_80GB_HBM3-sm9.0-132sm-80gib")
+
+	// Precision is resolved into the key: auto is fp16 on 8 and 10, the
+	// model's types on 11, and fp16 on 11 fails before any parsing.
+	auto := o
+	auto.Precision = Auto
+	ka, err := NewCacheKey(&auto, orin)
+	require.NoError(t, err)
+	assert.Equal(t, FP16, ka.Precision)
+	assert.Equal(t, k1.Digest(), ka.Digest(), "auto on 8.5 is the fp16 engine")
+	trt11 := h100
+	trt11.TensorRT = Version{11, 1, 0, 106}
+	k11, err := NewCacheKey(&auto, trt11)
+	require.NoError(t, err)
+	assert.Equal(t, Model, k11.Precision)
+	_, err = NewCacheKey(&o, trt11)
+	assert.ErrorContains(t, err, "TensorRT 11.1.0.106 removed the fp16")
 	assert.Error(t, WritePlan(filepath.Join(t.TempDir(), "x.engine"), nil, k1), "an empty plan is refused")
 }
 
@@ -325,7 +504,8 @@ func TestShimErrors(t *testing.T) {
 	tests := []struct {
 		status int
 		is     error
-	}{{statusNoGPU, ErrNoGPU}, {statusOOM, ErrOutOfMemory}, {statusPlan, ErrStalePlan}, {statusParse, ErrParse}, {statusShape, ErrBatchTooLarge}}
+	}{{statusNoGPU, ErrNoGPU}, {statusOOM, ErrOutOfMemory}, {statusPlan, ErrStalePlan}, {statusParse, ErrParse}, {statusShape, ErrBatchTooLarge},
+		{statusBroken, ErrBroken}, {statusNoLib, ErrNoLibrary}}
 	for _, tt := range tests {
 		err := shimError("load x.engine", tt.status, "expecting library version 10.3 got 8.5")
 		assert.ErrorIs(t, err, tt.is)
@@ -333,4 +513,72 @@ func TestShimErrors(t *testing.T) {
 	}
 	assert.NoError(t, shimError("x", statusOK, ""))
 	assert.EqualError(t, shimError("x", statusErr, ""), "trt: x: unknown error")
+}
+
+func TestMemoryGiB(t *testing.T) {
+	assert.Equal(t, 8, MemoryGiB(7_990_000_000), "an 8 GB Jetson's GPU sees 7.4 GiB")
+	assert.Equal(t, 15, MemoryGiB(16_000_000_000), "16 GB is 14.9 GiB")
+	assert.Equal(t, 141, MemoryGiB(150_754_820_096), "H200: 140.4 GiB")
+	assert.Equal(t, 1, MemoryGiB(1<<30))
+	assert.Equal(t, 0, MemoryGiB(0))
+}
+
+func TestTimingCacheFallback(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "timing.cache")
+	var logged []string
+	logf := func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+
+	b, err := readTimingCache(path)
+	require.NoError(t, err, "no cache yet is not an error")
+	assert.Nil(t, b)
+
+	// A fresh cache is written.
+	updateTimingCache(path, false, []byte("cache v1"), logf)
+	b, err = readTimingCache(path)
+	require.NoError(t, err)
+	assert.Equal(t, "cache v1", string(b))
+	assert.Empty(t, logged)
+
+	// TensorRT refused the file (another GPU) and the build made a new
+	// one: it replaces the file, with one line saying so.
+	updateTimingCache(path, true, []byte("cache v2"), logf)
+	b, _ = readTimingCache(path)
+	assert.Equal(t, "cache v2", string(b))
+	require.Len(t, logged, 1)
+	assert.Contains(t, logged[0], "made by another TensorRT or GPU")
+
+	// Refused and the build failed: the file goes, so the next build does
+	// not trip on it again.
+	updateTimingCache(path, true, nil, logf)
+	_, err = os.Stat(path)
+	assert.True(t, os.IsNotExist(err), "a refused cache is removed: %v", err)
+
+	// Neither refused nor new (a failed build): the file stays as it was.
+	updateTimingCache(path, false, []byte("cache v3"), nil)
+	updateTimingCache(path, false, nil, nil)
+	b, _ = readTimingCache(path)
+	assert.Equal(t, "cache v3", string(b))
+
+	// An unwritable place is logged, not fatal.
+	logged = nil
+	updateTimingCache(filepath.Join(path, "sub", "x.cache"), false, []byte("x"), logf)
+	require.Len(t, logged, 1)
+	assert.Contains(t, logged[0], "not saved")
+	_, err = readTimingCache(dir)
+	assert.Error(t, err, "a folder is not a cache")
+}
+
+func TestLogLines(t *testing.T) {
+	raw := "W Tactic Device request: 538MB Available: 166MB\n" +
+		"W Tactic Device request: 538MB Available: 166MB\n" +
+		"W Tactic Device request: 538MB Available: 166MB\n" +
+		"E [runtime.cpp::deserialize] plan built on another device model\n" +
+		"W (12 more TensorRT messages dropped)\n"
+	assert.Equal(t, []string{
+		"trt: TensorRT warning: Tactic Device request: 538MB Available: 166MB (3 times)",
+		"trt: TensorRT error: [runtime.cpp::deserialize] plan built on another device model",
+		"trt: TensorRT warning: (12 more TensorRT messages dropped)",
+	}, logLines(raw))
+	assert.Empty(t, logLines(""))
 }

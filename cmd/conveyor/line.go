@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-vision/conveyor/camera"
-	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/depth"
@@ -107,7 +106,7 @@ func (b *built) openModel(ctx context.Context) error {
 			return err
 		}
 		b.after = append(b.after, tm) // closed after the line: engines hold it
-		b.newEngine = func() (infer.Engine, error) { return tm.NewEngine() }
+		b.newEngine = func() (infer.Engine, error) { return tm.NewContext() }
 	}
 	return nil
 }
@@ -330,39 +329,6 @@ func hasDepth(sources []string) bool {
 	return false
 }
 
-// chooseBackend resolves --backend auto and checks that the asked-for one
-// exists in this build.
-func chooseBackend(b infer.Backend) (infer.Backend, error) {
-	switch b {
-	case infer.OpenCVBackend:
-		return b, nil
-	case infer.TensorRTBackend:
-		if err := trt.Available(); err != nil {
-			return b, fmt.Errorf("backend tensorrt: %w", err)
-		}
-		return b, nil
-	}
-	if trt.Available() == nil {
-		return infer.TensorRTBackend, nil
-	}
-	return infer.OpenCVBackend, nil
-}
-
-// openTensorRT loads (building or reusing the cached engine) the model for
-// TensorRT, and makes the preprocess stage produce the engine's input size.
-func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Model, error) {
-	o := cfg.TensorRT
-	o.ONNX, o.Logf = model.Path, log.Printf
-	tm, err := trt.Load(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	if in := tm.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 && in[0].Shape[2] > 0 && in[0].Shape[3] > 0 {
-		model.Input = models.InputSize{W: in[0].Shape[3], H: in[0].Shape[2]}
-	}
-	return tm, nil
-}
-
 // openMQ connects to a node of the RabbitMQ cluster (retrying for
 // --amqp-start-timeout). A lost connection and its return are logged.
 func openMQ(ctx context.Context, cfg Config) (*mq.Publisher, error) {
@@ -409,6 +375,6 @@ func (b *built) warnings() []string {
 	return out
 }
 
-// trt.Engine implements infer.Engine without importing it (trt stays free
+// trt.Context implements infer.Engine without importing it (trt stays free
 // of OpenCV); this is where the two meet, so the check is here.
-var _ infer.Engine = (*trt.Engine)(nil)
+var _ infer.Engine = (*trt.Context)(nil)

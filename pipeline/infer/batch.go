@@ -8,12 +8,33 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
+// Batcher is an Engine that knows the largest batch one call takes: a
+// TensorRT context (its optimization profile's maximum).
+type Batcher interface {
+	MaxBatch() int
+}
+
+// MaxBatch is the largest batch e takes in one call: what a Batcher says,
+// else the input's fixed first dimension. A dynamic first dimension of an
+// engine that does not say its limit counts as 1: stacking past a limit
+// nobody knows fails every call (ErrBatchTooLarge).
+func MaxBatch(e Engine) int {
+	if b, ok := e.(Batcher); ok {
+		return max(b.MaxBatch(), 1)
+	}
+	if in := e.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 && in[0].Shape[0] > 1 {
+		return in[0].Shape[0]
+	}
+	return 1
+}
+
 // BatchInfer is the inference stage for batches (pipeline.AddBatchStage):
 // frames from several sources, DeepStream's nvstreammux + nvinfer. When the
-// engine takes a batch (its input's first dimension is dynamic or larger than
-// 1, as a TensorRT engine built with --batch 1:4:8), frames whose inputs have
-// the same shape are stacked into one call; otherwise (OpenCV DNN) each
-// frame is run in turn, which costs nothing extra on a CPU.
+// engine takes a batch (MaxBatch: a TensorRT engine built with a dynamic
+// batch, which conveyor run profiles from --batch), frames whose inputs
+// have the same shape are stacked into one call, at most MaxBatch at a
+// time; otherwise (OpenCV DNN) each frame is run in turn, which costs
+// nothing extra on a CPU.
 //
 // BatchInfer owns its engine: Close closes it.
 type BatchInfer struct {
@@ -28,16 +49,7 @@ var _ pipeline.BatchProcessor = (*BatchInfer)(nil)
 
 // NewBatchInfer makes a batch inference stage over e, which it takes over.
 func NewBatchInfer(e Engine) *BatchInfer {
-	b := &BatchInfer{single: NewInfer(e), max: 1}
-	if in := e.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 {
-		switch n := in[0].Shape[0]; {
-		case n < 0:
-			b.max = 1 << 30
-		case n > 1:
-			b.max = n
-		}
-	}
-	return b
+	return &BatchInfer{single: NewInfer(e), max: MaxBatch(e)}
 }
 
 // ProcessBatch sets f.Outputs on every frame.

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,17 +11,24 @@ import (
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
+	"github.com/conveyor-vision/conveyor/trt"
 )
 
-// batchedOpenCV presents the real OpenCV engine as one that takes a batch,
-// as a TensorRT engine built with a dynamic batch does (TensorRT cannot run
-// here): it runs the images one by one and stacks the outputs along a new
-// first dimension.
+// batchedOpenCV presents the real OpenCV engine as one that takes a batch
+// of up to max, as a TensorRT engine built with a dynamic batch does
+// (TensorRT cannot run here; like it, a larger batch is refused): it runs
+// the images one by one and stacks the outputs along a new first
+// dimension.
 type batchedOpenCV struct {
 	*OpenCV
+	max   int
 	calls int
+	sizes []int
 	out   []meta.Tensor
 }
+
+// MaxBatch is the profile's maximum, as trt.Context reports it.
+func (b *batchedOpenCV) MaxBatch() int { return b.max }
 
 func (b *batchedOpenCV) Inputs() []meta.TensorInfo {
 	in := b.OpenCV.Inputs()
@@ -29,8 +37,12 @@ func (b *batchedOpenCV) Inputs() []meta.TensorInfo {
 }
 
 func (b *batchedOpenCV) Infer(ctx context.Context, in meta.Tensor) ([]meta.Tensor, error) {
-	b.calls++
 	n := in.Shape[0]
+	if n > b.max {
+		return nil, fmt.Errorf("fake: batch %d outside the profile 1..%d: %w", n, b.max, trt.ErrBatchTooLarge)
+	}
+	b.calls++
+	b.sizes = append(b.sizes, n)
 	per := len(in.Data) / n
 	b.out = b.out[:0]
 	for i := 0; i < n; i++ {
@@ -54,7 +66,7 @@ func TestBatchInferStacksAndSplits(t *testing.T) {
 	require.NoError(t, err)
 	eng, err := m.NewEngine()
 	require.NoError(t, err)
-	batched := &batchedOpenCV{OpenCV: eng}
+	batched := &batchedOpenCV{OpenCV: eng, max: 8}
 	bi := NewBatchInfer(batched)
 	defer bi.Close()
 	pre, err := m.NewPreprocess()
@@ -89,6 +101,52 @@ func TestBatchInferStacksAndSplits(t *testing.T) {
 		}
 		assert.NotEmpty(t, f.Objects, images[i])
 	}
+}
+
+// TestBatchInferKeepsToTheProfile: with --batch 2 the TensorRT profile
+// stops at 2, so five frames go as 2, 2 and 1 (each larger group would be
+// refused).
+func TestBatchInferKeepsToTheProfile(t *testing.T) {
+	m, err := Open(Options{Input: models.InputSize{W: 320, H: 240}})
+	require.NoError(t, err)
+	eng, err := m.NewEngine()
+	require.NoError(t, err)
+	batched := &batchedOpenCV{OpenCV: eng, max: 2}
+	bi := NewBatchInfer(batched)
+	defer bi.Close()
+	pre, err := m.NewPreprocess()
+	require.NoError(t, err)
+	defer pre.Close()
+	var frames []*pipeline.Frame
+	for i := 0; i < 5; i++ {
+		f := &pipeline.Frame{Image: readImage(t, "media/images/gocv_face.jpg")}
+		defer f.Release()
+		require.NoError(t, pre.Process(context.Background(), f))
+		frames = append(frames, f)
+	}
+	require.NoError(t, bi.ProcessBatch(context.Background(), frames))
+	assert.Equal(t, []int{2, 2, 1}, batched.sizes)
+	for _, f := range frames {
+		assert.Len(t, f.Outputs, 3)
+	}
+}
+
+// fixedEngine reports an input shape and nothing else.
+type fixedEngine struct {
+	Engine
+	shape []int
+}
+
+func (f fixedEngine) Inputs() []meta.TensorInfo {
+	return []meta.TensorInfo{{Name: "input", Shape: f.shape}}
+}
+
+func TestMaxBatch(t *testing.T) {
+	assert.Equal(t, 1, MaxBatch(fixedEngine{shape: []int{1, 3, 120, 160}}))
+	assert.Equal(t, 4, MaxBatch(fixedEngine{shape: []int{4, 3, 640, 640}}), "a fixed batch of 4")
+	assert.Equal(t, 1, MaxBatch(fixedEngine{shape: []int{-1, 3, 640, 640}}), "a dynamic batch without a known limit is not unlimited")
+	assert.Equal(t, 6, MaxBatch(&batchedOpenCV{max: 6}))
+	assert.Equal(t, 1, MaxBatch(&batchedOpenCV{max: 0}))
 }
 
 func TestBatchInferWithoutBatchRunsFrameByFrame(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 )
 
 // Engine runs a neural network: OpenCV DNN on the CPU (OpenCV, in this
-// package) or TensorRT on an NVIDIA GPU (package trt, whose *trt.Engine
+// package) or TensorRT on an NVIDIA GPU (package trt, whose *trt.Context
 // implements it without importing this package). An Engine is used by one goroutine at a
 // time: a stage with N inference workers opens N engines.
 //

@@ -15,7 +15,7 @@ import (
 )
 
 // FrameEngine is an Engine that takes raw BGR8 frames and preprocesses
-// them itself on the GPU: *trt.Engine in a binary built with
+// them itself on the GPU: *trt.Context in a binary built with
 // -tags "tensorrt cuda" (trt.FramesBuilt). InferFrames follows Infer's
 // rules: one goroutine at a time, outputs valid until the next call.
 type FrameEngine interface {
@@ -23,7 +23,7 @@ type FrameEngine interface {
 	InferFrames(ctx context.Context, frames []trt.FrameView) ([]meta.Tensor, error)
 }
 
-var _ FrameEngine = (*trt.Engine)(nil)
+var _ FrameEngine = (*trt.Context)(nil)
 
 // GPUPreprocess is the CUDA preprocessing that makes, from a BGR8 frame of
 // plan.FrameW x plan.FrameH with rows of stride bytes, the input that the
@@ -73,7 +73,7 @@ func KernelGeometry(p cuda.Preprocess) meta.Geometry {
 // f.Input stays empty.
 //
 // It is a Processor and a BatchProcessor: in a batch, consecutive frames
-// whose inputs have the same size (up to the engine's largest batch) go
+// whose inputs have the same size (up to the engine's MaxBatch) go
 // to the engine in one call, whatever their frame sizes. A frame without a
 // BGR8 image is skipped (pipeline.ErrSkipFrame): alone, or with its batch.
 //
@@ -111,16 +111,7 @@ func NewGPUInfer(spec models.Spec, size models.InputSize, e FrameEngine) (*GPUIn
 	if _, err := GPUPreprocess(spec, plan, 3*640); err != nil {
 		return nil, err
 	}
-	g := &GPUInfer{spec: spec, size: size, engine: e, out: NewInfer(e), max: 1, plans: map[[2]int]models.Plan{}}
-	if in := e.Inputs(); len(in) == 1 && len(in[0].Shape) == 4 {
-		switch n := in[0].Shape[0]; {
-		case n < 0:
-			g.max = 1 << 30
-		case n > 1:
-			g.max = n
-		}
-	}
-	return g, nil
+	return &GPUInfer{spec: spec, size: size, engine: e, out: NewInfer(e), max: MaxBatch(e), plans: map[[2]int]models.Plan{}}, nil
 }
 
 // Engine is the engine this stage runs.

@@ -23,11 +23,13 @@ import (
 // cpuFrameEngine stands in for the GPU that cannot exist here: it runs the
 // CUDA kernel's CPU reference (cuda.PreprocessCPU, the same arithmetic) on
 // each frame view and a real OpenCV engine on the result. With batch it
-// claims a dynamic batch and stacks per-frame outputs along dimension 0, as
-// a batched TensorRT engine returns them.
+// claims a dynamic batch of at most max frames (as a TensorRT context's
+// profile does, which refuses more) and stacks per-frame outputs along
+// dimension 0, as a batched TensorRT engine returns them.
 type cpuFrameEngine struct {
 	Engine
 	batch bool
+	max   int
 	calls []int // frames per InferFrames call
 	in    []float32
 	out   []meta.Tensor
@@ -43,12 +45,20 @@ func (c *cpuFrameEngine) Inputs() []meta.TensorInfo {
 	return []meta.TensorInfo{{Name: in[0].Name, Shape: shape}}
 }
 
+// MaxBatch is the profile's maximum, as trt.Context reports it.
+func (c *cpuFrameEngine) MaxBatch() int {
+	if !c.batch {
+		return 1
+	}
+	return c.max
+}
+
 func (c *cpuFrameEngine) InferFrames(ctx context.Context, frames []trt.FrameView) ([]meta.Tensor, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	if len(frames) > 1 && !c.batch {
-		return nil, fmt.Errorf("fake: batch of %d on a batch-1 engine", len(frames))
+	if len(frames) > c.MaxBatch() {
+		return nil, fmt.Errorf("fake: batch of %d on an engine that takes %d: %w", len(frames), c.MaxBatch(), trt.ErrBatchTooLarge)
 	}
 	c.calls = append(c.calls, len(frames))
 	c.out = c.out[:0]
@@ -95,7 +105,7 @@ func newGPUInfer(t *testing.T, m *Model, batch bool) (*GPUInfer, *cpuFrameEngine
 	t.Helper()
 	e, err := m.NewEngine()
 	require.NoError(t, err)
-	fe := &cpuFrameEngine{Engine: e, batch: batch}
+	fe := &cpuFrameEngine{Engine: e, batch: batch, max: 4}
 	g, err := NewGPUInfer(m.Spec, m.Input, fe)
 	if err != nil {
 		_ = e.Close()
@@ -292,7 +302,7 @@ func TestGPUInferBatch(t *testing.T) {
 	m, err := Open(Options{Model: asset(t, yunet23), Input: sz})
 	require.NoError(t, err)
 	g, fe := newGPUInfer(t, m, true)
-	assert.Equal(t, 1<<30, g.max)
+	assert.Equal(t, 4, g.max, "the engine's profile maximum")
 	dec, err := m.NewDecode()
 	require.NoError(t, err)
 	// 640x640 input: 1280x720 and 1024x576 both become 640x360 in 640x640;
@@ -341,6 +351,24 @@ func TestGPUInferBatch(t *testing.T) {
 	assert.Equal(t, []int{2, 1}, fe2.calls, "1280x720 and 640x360 share a 320x192 input, 480x640 does not")
 	assert.Equal(t, a.Geometry.InputW, b.Geometry.InputW)
 	assert.NotEqual(t, a.Geometry.InputH, c.Geometry.InputH)
+
+	// Five frames of one input size on an engine whose profile stops at 2
+	// (conveyor run --batch 2): groups of 2, 2 and 1, never more than the
+	// profile takes.
+	g3, fe3 := newGPUInfer(t, m, true)
+	fe3.max = 2
+	g3.max = MaxBatch(fe3)
+	var five []*pipeline.Frame
+	for i := 0; i < 5; i++ {
+		f := &pipeline.Frame{Image: resized(t, "media/images/dlib_bald_guys.jpg", 1280, 720), Number: int64(i)}
+		defer f.Release()
+		five = append(five, f)
+	}
+	require.NoError(t, g3.ProcessBatch(context.Background(), five))
+	assert.Equal(t, []int{2, 2, 1}, fe3.calls)
+	for _, f := range five {
+		assert.NotEmpty(t, f.Outputs, "frame %d", f.Number)
+	}
 }
 
 func TestGPUInferErrors(t *testing.T) {
@@ -406,7 +434,7 @@ func TestGPUInferErrors(t *testing.T) {
 		if trt.FramesBuilt {
 			t.Skip("built with TensorRT and CUDA: trt's own GPU test covers InferFrames")
 		}
-		_, err := (&trt.Engine{}).InferFrames(ctx, []trt.FrameView{{}})
+		_, err := (&trt.Context{}).InferFrames(ctx, []trt.FrameView{{}})
 		assert.True(t, errors.Is(err, trt.ErrNotBuilt) || errors.Is(err, trt.ErrNoCUDA), "%v", err)
 	})
 }
