@@ -8,7 +8,7 @@ SAMPLE  := assets/media/video/head-pose-face-detection-female-and-male.mp4
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test deps test-deps assets build cuda trt vet fmt-check bench fuzz clean
+.PHONY: run test deps test-deps assets bundle build cuda trt install vet fmt-check bench fuzz clean
 
 run: deps assets build
 	@mkdir -p out
@@ -27,16 +27,42 @@ test-deps:
 assets:
 	scripts/fetch-assets.sh
 
-build:
+# The default model goes into the binary (models/assets.go embeds
+# models/bundled/, git-ignored), so that an installed or copied binary runs
+# with it anywhere. Without assets/ the binary finds the model on disk only.
+BUNDLED := models/bundled/face_detection_yunet_2022mar.onnx
+bundle:
+	@if [ -e assets/models/yunet/face_detection_yunet_2022mar.onnx ]; then \
+	  cmp -s assets/models/yunet/face_detection_yunet_2022mar.onnx $(BUNDLED) || \
+	  install -m 0644 assets/models/yunet/face_detection_yunet_2022mar.onnx $(BUNDLED); \
+	else echo "make: assets/ has no default model (make assets): the binary will not embed it"; fi
+
+build: bundle
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
 
-# TensorRT + CUDA build (Jetson, or x86 with TensorRT 8.5+/10.x and CUDA):
-# docs/TENSORRT.md. Without TensorRT, `--backend tensorrt` says how to get it.
+# TensorRT + CUDA build (Jetson, or x86 with TensorRT 8.5/8.6, 10.x or 11.x
+# and CUDA 11.4+): docs/TENSORRT.md. Without TensorRT, `--backend tensorrt`
+# says how to get it. KernelsID (the library's sha256) makes go relink when
+# only libconveyorcuda.a changed: go build skips a binary whose Go inputs
+# did not.
 cuda:
 	trt/cuda/build.sh
 
-trt: cuda
-	$(GO) build -tags "tensorrt cuda" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
+trt: cuda bundle
+	$(GO) build -tags "tensorrt cuda" \
+	  -ldflags "$(LDFLAGS) -X github.com/conveyor-vision/conveyor/trt/cuda.KernelsID=$$(sha256sum out/cuda/libconveyorcuda.a | cut -c1-16)" \
+	  -o $(BIN) ./cmd/conveyor
+
+# Installs bin/conveyor (make build, make trt or make jetson first, as
+# yourself) and the default model where an installed binary looks for it:
+# $(PREFIX)/bin and $(PREFIX)/share/conveyor. DESTDIR for packaging.
+PREFIX ?= /usr/local
+install:
+	@[ -x $(BIN) ] || { echo "make install: $(BIN) missing: run make build (or make trt, make jetson) first"; exit 1; }
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/conveyor
+	@if [ -e assets/models/yunet/face_detection_yunet_2022mar.onnx ]; then \
+	  install -D -m 0644 "$$(readlink -f assets/models/yunet/face_detection_yunet_2022mar.onnx)" \
+	    $(DESTDIR)$(PREFIX)/share/conveyor/models/yunet/face_detection_yunet_2022mar.onnx; fi
 
 vet:
 	$(GO) vet ./...
