@@ -2,7 +2,8 @@
 # `sudo make install-service`: installs conveyor as a systemd service.
 #   /usr/local/bin/conveyor                      the binary (bin/conveyor: run `make jetson`
 #                                                or `make build` first, as yourself)
-#   /usr/local/share/conveyor/models/yunet/...   the bundled YuNet (CONVEYOR_ASSETS)
+#   /usr/local/share/conveyor/models/yunet/...   the bundled YuNet (found beside
+#                                                /usr/local/bin; the binary also embeds it)
 #   /etc/conveyor/config.yaml                    from scripts/systemd/conveyor.yaml.example,
 #                                                only if it does not exist yet
 #   /etc/systemd/system/conveyor.service         scripts/systemd/conveyor.service

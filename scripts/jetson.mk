@@ -6,7 +6,7 @@
 #   make verify-service   systemd-analyze verify, the example config, SIGTERM finalizes
 .PHONY: jetson cross-arm64 test-arm64 install-service verify-service
 
-jetson: deps assets
+jetson: deps assets bundle
 	scripts/jetson-build.sh
 
 cross-arm64:
