@@ -13,6 +13,7 @@
 # next run). Needs root for the chroot. Outputs in .cache/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
 root=$PWD
 cache=$root/.cache/cuda-toolchains
 mkdir -p "$cache"
