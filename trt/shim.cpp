@@ -45,19 +45,26 @@ public:
                 }
                 return;
             }
-            std::lock_guard<std::mutex> l(gQueueMu);
-            if (gQueue.size() >= kQueueMax) {
-                gDropped++;
-            } else {
-                gQueue.emplace_back(std::string(error ? "E " : "W ") + msg);
-            }
-            gPending.store(gQueue.size() + gDropped);
+            queueLog(std::string(error ? "E " : "W ") + msg);
         } catch (...) {
         }
     }
 };
 
 }  // namespace
+
+void queueLog(std::string line) {
+    try {
+        std::lock_guard<std::mutex> l(gQueueMu);
+        if (gQueue.size() >= kQueueMax) {
+            gDropped++;
+        } else {
+            gQueue.push_back(std::move(line));
+        }
+        gPending.store(gQueue.size() + gDropped);
+    } catch (...) {
+    }
+}
 
 nvinfer1::ILogger& logger() {
     static Logger* l = new Logger();  // intentionally leaked: TensorRT may log until exit

@@ -57,6 +57,10 @@ extern thread_local bool tlInCall;
 
 char* dup(std::string const& s);
 
+// queueLog adds one line to the queue trt_log_drain empties ("E " or "W "
+// and the message).
+void queueLog(std::string line);
+
 // fail stores msg (plus what TensorRT logged during the call) in *err.
 trt_status fail(char** err, trt_status code, std::string msg);
 
@@ -78,7 +82,12 @@ trt_status guard(char** err, F fn) {
         }
         ~InCall() {
             tlInCall = false;
-            tlLogged.clear();
+            if (!tlLogged.empty()) {
+                // Errors TensorRT logged during a call that still succeeded:
+                // not this call's failure, but worth seeing.
+                queueLog("E " + tlLogged);
+                tlLogged.clear();
+            }
         }
     } in;
     try {
