@@ -210,13 +210,31 @@ trt_status trt_builder_build(trt_builder* b, trt_build_config const* c, trt_buil
                 out->timing_rejected = 1;
             }
         }
-        if (!tc) {
-            tc.reset(cfg->createTimingCache(nullptr, 0));
-            if (!tc || !cfg->setTimingCache(*tc, false)) {
-                return fail(err, TRT_ERR, "create timing cache failed");
+        bool given = tc != nullptr;
+        // fresh sets a new, empty timing cache on the config; the one it
+        // replaces is destroyed only after the config stopped using it.
+        auto fresh = [&]() -> bool {
+            std::unique_ptr<nvinfer1::ITimingCache> n(cfg->createTimingCache(nullptr, 0));
+            if (!n || !cfg->setTimingCache(*n, false)) {
+                return false;
             }
+            tc = std::move(n);
+            return true;
+        };
+        if (!tc && !fresh()) {
+            return fail(err, TRT_ERR, "create timing cache failed");
         }
         std::unique_ptr<nvinfer1::IHostMemory> blob(b->builder->buildSerializedNetwork(*b->network, *cfg));
+        if ((!blob || blob->size() == 0) && given) {
+            // A cache TensorRT accepted can still be what breaks the build
+            // (made by another TensorRT build or device): once more without.
+            tlLogged.clear();
+            if (!fresh()) {
+                return fail(err, TRT_ERR, "create timing cache failed");
+            }
+            out->timing_rejected = 1;
+            blob.reset(b->builder->buildSerializedNetwork(*b->network, *cfg));
+        }
         if (!blob || blob->size() == 0) {
             return fail(err, TRT_ERR, "engine build failed");
         }

@@ -29,7 +29,8 @@ typedef struct {
     size_t plan_len;
     void* timing;           /* the updated timing cache, or NULL */
     size_t timing_len;
-    int32_t timing_rejected; /* 1: TensorRT refused the given timing cache; the build used a new one */
+    int32_t timing_rejected; /* 1: TensorRT refused the given timing cache, or the build failed with it:
+                                the build was made (or tried again) with a new one */
 } trt_build_result;
 
 /* Builder: parses onnx (the bytes may be freed after the call) into a
@@ -42,8 +43,9 @@ void trt_builder_destroy(trt_builder* b);
 int32_t trt_builder_num_inputs(trt_builder* b);
 trt_status trt_builder_input(trt_builder* b, int32_t i, trt_tensor_desc* out, char** err);
 /* Builds a serialised engine into *out (zeroed first). A timing cache that
-   TensorRT refuses (made by another TensorRT or GPU) is replaced by a new
-   one and reported in out->timing_rejected, never a failure. */
+   TensorRT refuses (made by another TensorRT or GPU), or with which the build
+   fails, is replaced by a new one (the build is tried once more) and
+   reported in out->timing_rejected: never the cause of a failure. */
 trt_status trt_builder_build(trt_builder* b, const trt_build_config* cfg, trt_build_result* out, char** err);
 
 #ifdef __cplusplus

@@ -17,7 +17,8 @@ func readTimingCache(path string) ([]byte, error) {
 
 // updateTimingCache stores what a build did with the timing cache at path.
 // fresh, the cache the build ended with, replaces the file. When TensorRT
-// refused the file (rejected: made by another TensorRT version or GPU) it
+// refused the file or the build failed with it (rejected: made by another
+// TensorRT version or GPU; the shim built again without it), it
 // says so once through logf and, if the build left no new cache (it
 // failed), removes the file, so that no later build trips on it again. A
 // timing cache only saves time: failing to write it is logged, not fatal.
@@ -26,7 +27,7 @@ func updateTimingCache(path string, rejected bool, fresh []byte, logf func(forma
 		logf = func(string, ...any) {}
 	}
 	if rejected {
-		logf("trt: timing cache %s was made by another TensorRT or GPU: replaced by a new one", path)
+		logf("trt: timing cache %s was refused (made by another TensorRT or GPU): replaced by a new one", path)
 	}
 	if len(fresh) > 0 {
 		if err := writeAtomic(path, fresh); err != nil {
