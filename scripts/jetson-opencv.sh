@@ -59,6 +59,14 @@ if [ -z "$src" ]; then
 fi
 [ -f "$src/CMakeLists.txt" ] || die "$src is not an OpenCV source tree"
 
+# OpenCV 4.6.0 does not compile against FFmpeg 5.1 and later (Ubuntu 24.04,
+# Debian 12): libavformat stopped including libavcodec/version.h. OpenCV 4.7
+# added the include; add it here (JetPack 6's FFmpeg 4.4 does not need it).
+codecs=$src/modules/videoio/src/ffmpeg_codecs.hpp
+if [ -f "$codecs" ] && ! grep -q 'libavcodec/version.h' "$codecs"; then
+  sed -i 's|^#include <libavformat/avformat.h>|#include <libavcodec/version.h>\n#include <libavformat/avformat.h>|' "$codecs"
+fi
+
 # Only the modules gocv's main package compiles against (its .cpp files
 # include opencv2/opencv.hpp and these), no contrib, no CUDA (conveyor's GPU
 # work is TensorRT and its own kernels), no IPP (a download at configure
