@@ -100,7 +100,7 @@ func defaultConfig() Config {
 		Run:      RunOptions{JSONLFrames: sink.AllFrames, AMQPFrames: sink.WithObjects, Progress: ProgressAuto},
 		Sources:  camera.DefaultOptions(),
 		Detect:   infer.DefaultOptions(),
-		TensorRT: trt.Options{BuildOptions: trt.BuildOptions{Precision: trt.FP16}},
+		TensorRT: trt.DefaultOptions(),
 		Track:    track.DefaultOptions(),
 		Depth:    depth.DefaultOptions(),
 		Blur:     post.DefaultBlurOptions(),
@@ -173,7 +173,7 @@ var unknownKey = regexp.MustCompile(`unknown field "([^"]+)"`)
 func (cfg Config) Validate() error {
 	errs := []error{
 		cfg.Run.Validate(), cfg.Sources.Validate(), cfg.Link.Validate(), cfg.Detect.Validate(),
-		cfg.Track.Validate(), cfg.Depth.Validate(), cfg.Blur.Validate(), cfg.Web.Validate(), cfg.AMQP.Validate(),
+		cfg.TensorRT.Validate(), cfg.Track.Validate(), cfg.Depth.Validate(), cfg.Blur.Validate(), cfg.Web.Validate(), cfg.AMQP.Validate(),
 	}
 	if len(cfg.Run.Sources) == 0 && !cfg.Run.API {
 		errs = append(errs, errors.New("source: at least one source is needed (--source FILE_OR_URI, or --api to add them while running)"))

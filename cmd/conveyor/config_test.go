@@ -149,6 +149,7 @@ func TestConfigErrors(t *testing.T) {
 		{"max viewers", "", []string{"--source", "a", "--http-max-viewers", "-1"}, "http-max-viewers: -1 is out of range"},
 		{"max sources", "", []string{"--source", "a", "--api-max-sources", "-2"}, "api-max-sources: -2 is out of range"},
 		{"http width", "", []string{"--source", "a", "--http-width", "-1"}, "http-width: -1 is out of range"},
+		{"int8 without calibration", "", []string{"--source", "a", "--precision", "int8"}, "calib-cache: precision int8 needs a calibration cache"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
