@@ -85,6 +85,7 @@ type Messages struct {
 	now    func() time.Time
 
 	frames, ends, skipped atomic.Int64
+	err                   atomic.Pointer[error] // the first write or close error
 }
 
 // NewMessages makes a sink that writes the frames filter keeps to w.
@@ -124,7 +125,26 @@ func (s *Messages) write(ctx context.Context, m *meta.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message of frame %d: %w: %w", m.Frame, err, pipeline.ErrSkipFrame)
 	}
-	return s.w.WriteMessage(ctx, m, body)
+	err = s.w.WriteMessage(ctx, m, body)
+	s.fail(err)
+	return err
+}
+
+// fail keeps the first error.
+func (s *Messages) fail(err error) {
+	if err != nil {
+		s.err.CompareAndSwap(nil, &err)
+	}
+}
+
+// Err returns the first error writing or closing the output met, nil if
+// none: a summary says "wrote" only for an output without one. Safe from
+// any goroutine.
+func (s *Messages) Err() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // MessageCounts counts what a Messages sink made.
@@ -140,4 +160,8 @@ func (s *Messages) Counts() MessageCounts {
 }
 
 // Close closes the writer, which finalizes its output.
-func (s *Messages) Close() error { return s.w.Close() }
+func (s *Messages) Close() error {
+	err := s.w.Close()
+	s.fail(err)
+	return err
+}

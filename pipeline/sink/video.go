@@ -29,21 +29,45 @@ type VideoOptions struct {
 	// runs, pass a lookup in Line.Sources (SourceStatus.FPS). 0 falls back
 	// to FPS. It is called on the sink's goroutine.
 	SourceFPS func(sourceID int) float64 `yaml:"-"`
-	// Codec is a FOURCC; empty picks one from the extension (avc1 for .mp4,
-	// falling back to mp4v; MJPG for .avi; VP80 for .webm; avc1 for .mkv).
+	// Codec is a FOURCC for OpenCV's writer (which it then uses); empty
+	// picks the encoder from Encode for .mp4, .m4v, .mov and .mkv, and
+	// OpenCV's writer with MJPG for .avi and VP80 for .webm.
 	Codec string `yaml:"-"`
+	// Encode chooses and tunes the encoder; its zero value is
+	// DefaultEncoderOptions.
+	Encode EncoderOptions `yaml:",inline" category:"Encoding"`
+	// Logf, when set, gets the rare line worth telling the user: auto fell
+	// back from a hardware encoder that failed its test, a file left by a
+	// run that did not finish was recovered.
+	Logf func(format string, args ...any) `yaml:"-"`
 }
 
 // Video writes each source's frames to a video file. The file is written
-// under a temporary name in the same folder and renamed into place when its
-// source ends (EndSource) or by Close, so the final name never holds a
-// half-written file, and the file is always finalized (the container's index
-// is written) so it is playable.
+// under a temporary name in the same folder (".NAME.partial.EXT") and
+// renamed into place when its source ends (EndSource) or by Close, so the
+// final name never holds a half-written file.
+//
+// With an encoder process (libx264 and the hardware encoders, see Encoder)
+// the temporary file is a fragmented MP4 (or Matroska for .mkv): every
+// fragment (a keyframe interval) is playable once written, and the encoder
+// finishes the file when its input ends, so a kill of conveyor loses at
+// most the frames still in the line. When finalized, an .mp4 is rewritten
+// into a standard MP4 with its index in front (EncoderOptions.Fragmented
+// keeps it fragmented). A write error (a full disk) ends the encoder, and
+// the next Write returns it. A temporary file left by a run that did not
+// finish is recovered as NAME.recovered-TIME.EXT when the same output
+// opens again.
+//
+// Every file is claimed first: an output that is also another output or
+// an input of this process (ClaimInput), or that another process is
+// writing, is refused (see claim.go).
 //
 // Write, EndSource and Close are called from the line's sink goroutine;
-// Files is safe from any goroutine.
+// Files and Encoder are safe from any goroutine.
 type Video struct {
 	opts    VideoOptions
+	enc     Encoder // resolved: never EncoderAuto
+	claim   *outputClaim
 	writers map[int]*videoFile // open files, by source id
 	scratch gocv.Mat
 	closed  bool
@@ -63,16 +87,27 @@ var (
 	_ pipeline.SourceEnder = (*Video)(nil)
 )
 
-type videoFile struct {
-	path, tmp string
-	w         *gocv.VideoWriter
-	size      image.Point
-	frames    int
+// frameWriter is an open encoder: a child process or OpenCV's writer.
+type frameWriter interface {
+	Write(img gocv.Mat) error
+	Close() error
+	Abort()
 }
 
-// NewVideo checks that the output can be written and returns the sink. The
-// files themselves are opened at the first frame of each source, when the
-// frame size is known.
+type videoFile struct {
+	path, tmp string
+	w         frameWriter
+	size      image.Point
+	frames    int
+	c         container
+	claim     *outputClaim // nil when it is the sink's own (Path)
+	opencv    bool
+}
+
+// NewVideo checks that the output can be written, chooses the encoder,
+// claims the output and returns the sink. The files themselves are opened
+// at the first frame of each source, when the frame size is known: nothing
+// is written before.
 func NewVideo(opts VideoOptions) (*Video, error) {
 	if opts.Path == "" {
 		return nil, errors.New("video out: empty path")
@@ -84,10 +119,58 @@ func NewVideo(opts VideoOptions) (*Video, error) {
 	if opts.Codec != "" && len(opts.Codec) != 4 {
 		return nil, fmt.Errorf("video out %s: codec %q: want a FOURCC such as avc1 or MJPG", opts.Path, opts.Codec)
 	}
+	opts.Encode = opts.Encode.withDefaults()
+	if err := opts.Encode.Validate(); err != nil {
+		return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
+	}
 	if err := checkWritable(opts.Path); err != nil {
 		return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
 	}
-	return &Video{opts: opts, writers: map[int]*videoFile{}, scratch: gocv.NewMat(), finished: map[int]finishedFile{}}, nil
+	enc := EncoderOpenCV
+	if opts.Codec == "" && containerFor(ext) >= 0 {
+		got, note, err := ChooseEncoder(opts.Encode.Encoder)
+		if err != nil {
+			return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
+		}
+		enc = got
+		if note != "" && opts.Logf != nil {
+			opts.Logf("video out: encoder %s: %s", opts.Encode.describe(enc), note)
+		}
+	} else if e := opts.Encode.Encoder; e != EncoderAuto && e != EncoderOpenCV {
+		why := fmt.Sprintf("%s files", ext)
+		if opts.Codec != "" {
+			why = "an explicit FOURCC"
+		}
+		return nil, fmt.Errorf("video out %s: encoder %s writes .mp4, .m4v, .mov or .mkv; OpenCV's writer does %s (encoder opencv)", opts.Path, e, why)
+	}
+	v := &Video{opts: opts, enc: enc, writers: map[int]*videoFile{}, finished: map[int]finishedFile{}}
+	if !strings.Contains(opts.Path, "{source_id}") {
+		c, err := claimOutput(opts.Path, "video output")
+		if err != nil {
+			return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
+		}
+		v.claim = c
+	}
+	v.scratch = gocv.NewMat()
+	return v, nil
+}
+
+// Encoder describes the encoder the sink uses and its settings:
+// "libx264 ultrafast crf 23", or "opencv".
+func (v *Video) Encoder() string { return v.opts.Encode.describe(v.enc) }
+
+// containerFor is how an encoder process muxes ext, -1 for extensions it
+// does not write (OpenCV's: .avi, .webm).
+func containerFor(ext string) container {
+	switch ext {
+	case ".mp4", ".m4v":
+		return mp4Fragmented
+	case ".mov":
+		return movFragmented
+	case ".mkv":
+		return matroska
+	}
+	return -1
 }
 
 func codecFor(ext string) []string {
@@ -170,7 +253,12 @@ func (v *Video) Write(_ context.Context, f *pipeline.Frame) error {
 		img = v.scratch
 	}
 	if err := vf.w.Write(img); err != nil {
-		return fmt.Errorf("video out %s: %w", vf.path, err)
+		// This output stops here: what was written stays in the temporary
+		// file, named in the error.
+		vf.w.Abort()
+		delete(v.writers, f.SourceID)
+		vf.claim.release()
+		return fmt.Errorf("video out %s: %w (the frames written so far are in %s)", vf.path, err, vf.tmp)
 	}
 	vf.frames++
 	return nil
@@ -191,28 +279,84 @@ func (v *Video) writer(f *pipeline.Frame) (*videoFile, error) {
 		// Reopening would overwrite the finished file.
 		return nil, fmt.Errorf("video out %s: a frame of source %d after the source ended", path, f.SourceID)
 	}
-	ext := filepath.Ext(path)
-	tmp := filepath.Join(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ext)+".partial"+ext)
+	vf := &videoFile{path: path, tmp: partialPath(path)}
+	claim := v.claim
+	if canonical(path) != canonicalOrEmpty(v.claim) {
+		c, err := claimOutput(path, fmt.Sprintf("video output of source %d", f.SourceID))
+		if err != nil {
+			return nil, fmt.Errorf("video out %s: %w", path, err)
+		}
+		vf.claim, claim = c, c
+	}
+	if rec, err := recoverPartial(vf.tmp, path); err != nil {
+		vf.claim.release()
+		return nil, fmt.Errorf("video out %s: a file left by an earlier run: %w", path, err)
+	} else if rec != "" && v.opts.Logf != nil {
+		v.opts.Logf("video out %s: recovered %s, left by a run that did not finish", path, rec)
+	}
 	fps := v.fpsFor(f.SourceID)
+	ext := filepath.Ext(path)
+	size := image.Pt(f.Image.Cols(), f.Image.Rows())
+	vf.size = size
+	if v.enc != EncoderOpenCV {
+		vf.c = containerFor(strings.ToLower(ext))
+		even := evenSize(size.X, size.Y)
+		var argv []string
+		if v.enc == EncoderJetson {
+			argv = gstArgs(v.opts.Encode, even, fps, vf.c, vf.tmp)
+		} else {
+			argv = ffmpegArgs(v.enc, v.opts.Encode, even, fps, vf.c, vf.tmp)
+		}
+		w, err := startProc(argv, even, claim.file())
+		if err != nil {
+			vf.claim.release()
+			return nil, fmt.Errorf("video out %s: encoder %s: %w", path, v.enc, err)
+		}
+		vf.w = w
+		v.writers[f.SourceID] = vf
+		return vf, nil
+	}
+	vf.opencv = true
 	codecs := codecFor(strings.ToLower(ext))
 	if v.opts.Codec != "" {
 		codecs = []string{v.opts.Codec}
 	}
-	size := image.Pt(f.Image.Cols(), f.Image.Rows())
 	for _, codec := range codecs {
-		w, err := gocv.VideoWriterFile(tmp, codec, fps, size.X, size.Y, true)
+		w, err := gocv.VideoWriterFile(vf.tmp, codec, fps, size.X, size.Y, true)
 		if err == nil && w.IsOpened() {
-			vf := &videoFile{path: path, tmp: tmp, w: w, size: size}
+			vf.w = cvWriter{w}
 			v.writers[f.SourceID] = vf
 			return vf, nil
 		}
 		if w != nil {
 			w.Close()
 		}
-		os.Remove(tmp)
+		os.Remove(vf.tmp)
 	}
+	vf.claim.release()
 	return nil, fmt.Errorf("video out %s: no encoder for %s (tried %s)", path, ext, strings.Join(codecs, ", "))
 }
+
+// partialPath is the temporary name a file is written under.
+func partialPath(path string) string {
+	ext := filepath.Ext(path)
+	return filepath.Join(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ext)+".partial"+ext)
+}
+
+func canonicalOrEmpty(c *outputClaim) string {
+	if c == nil {
+		return ""
+	}
+	return c.key
+}
+
+// cvWriter is OpenCV's writer as a frameWriter. gocv's Write reports no
+// error, so a full disk shows only when the file is checked at the end.
+type cvWriter struct{ w *gocv.VideoWriter }
+
+func (c cvWriter) Write(img gocv.Mat) error { return c.w.Write(img) }
+func (c cvWriter) Close() error              { return c.w.Close() }
+func (c cvWriter) Abort()                    { _ = c.w.Close() }
 
 // Files lists the finished files and their frame counts: those of the
 // sources that ended (the last pipeline.KeptEndedSources of them), and
@@ -241,21 +385,62 @@ func (v *Video) EndSource(_ context.Context, end *pipeline.SourceEnd) error {
 	return v.finish(sourceID, vf)
 }
 
-// finish closes vf's writer, renames its file into place and records it.
+// finish closes vf's writer, moves its file into place and records it. A
+// file that could not be finished is not recorded: its frames so far stay
+// in the temporary file, which the error names.
 func (v *Video) finish(sourceID int, vf *videoFile) error {
+	defer vf.claim.release()
+	fail := func(err error) error {
+		if st, serr := os.Stat(vf.tmp); serr == nil && st.Size() > 0 {
+			return fmt.Errorf("video out %s: %w (the frames written so far are in %s)", vf.path, err, vf.tmp)
+		}
+		return fmt.Errorf("video out %s: %w", vf.path, err)
+	}
+	if err := vf.w.Close(); err != nil {
+		return fail(err)
+	}
+	switch {
+	case vf.opencv:
+		if err := checkIndexed(vf.tmp); err != nil {
+			return fail(err)
+		}
+		if err := os.Rename(vf.tmp, vf.path); err != nil {
+			return fail(err)
+		}
+	case (vf.c == mp4Fragmented || vf.c == movFragmented) && !v.opts.Encode.Fragmented:
+		// A standard MP4: the index in front, every player seeks in it.
+		format := "mp4"
+		if vf.c == movFragmented {
+			format = "mov"
+		}
+		tmp := remuxPath(vf.path)
+		if err := remux(vf.tmp, tmp, format); err != nil {
+			os.Remove(tmp)
+			return fail(fmt.Errorf("rewriting it as a standard MP4: %w", err))
+		}
+		if err := os.Rename(tmp, vf.path); err != nil {
+			os.Remove(tmp)
+			return fail(err)
+		}
+		os.Remove(vf.tmp)
+	default:
+		if err := os.Rename(vf.tmp, vf.path); err != nil {
+			return fail(err)
+		}
+	}
 	v.mu.Lock()
 	v.finished[sourceID] = finishedFile{path: vf.path, frames: vf.frames}
 	if !v.closed {
 		pipeline.ForgetEnded(v.finished) // sources that come and go for months
 	}
 	v.mu.Unlock()
-	if err := vf.w.Close(); err != nil {
-		return fmt.Errorf("video out %s: %w", vf.path, err)
-	}
-	if err := os.Rename(vf.tmp, vf.path); err != nil {
-		return fmt.Errorf("video out %s: %w", vf.path, err)
-	}
 	return nil
+}
+
+// remuxPath is where the standard MP4 is written before it is renamed.
+func remuxPath(path string) string {
+	ext := filepath.Ext(path)
+	return filepath.Join(filepath.Dir(path), "."+strings.TrimSuffix(filepath.Base(path), ext)+".final"+ext)
 }
 
 // Close finalizes every file still open and moves it to its final name.
@@ -272,5 +457,6 @@ func (v *Video) Close() error {
 		}
 	}
 	v.scratch.Close()
+	v.claim.release()
 	return errors.Join(errs...)
 }
