@@ -146,7 +146,6 @@ func (p *procEncoder) wait(d time.Duration) error {
 	return nil
 }
 
-
 // tail keeps the last few KiB a child writes, for its error message.
 type tail struct {
 	mu  sync.Mutex

@@ -355,8 +355,8 @@ func canonicalOrEmpty(c *outputClaim) string {
 type cvWriter struct{ w *gocv.VideoWriter }
 
 func (c cvWriter) Write(img gocv.Mat) error { return c.w.Write(img) }
-func (c cvWriter) Close() error              { return c.w.Close() }
-func (c cvWriter) Abort()                    { _ = c.w.Close() }
+func (c cvWriter) Close() error             { return c.w.Close() }
+func (c cvWriter) Abort()                   { _ = c.w.Close() }
 
 // Files lists the finished files and their frame counts: those of the
 // sources that ended (the last pipeline.KeptEndedSources of them), and
