@@ -19,7 +19,7 @@ const maxBacklog = 300
 // comes out in less than half the frame interval is from that buffer and
 // is let go; the first that had to wait for the network is kept. Files,
 // cameras and GStreamer pipelines are read as they are.
-func (c *capture) readFirst(vc *gocv.VideoCapture, m *gocv.Mat) bool {
+func (c *capture) readFirst(vc frameReader, m *gocv.Mat) bool {
 	if c.file || c.device >= 0 || c.api != gocv.VideoCaptureFFmpeg {
 		return vc.Read(m)
 	}

@@ -27,8 +27,15 @@ type capture struct {
 	setup  func(*gocv.VideoCapture)
 	opts   Options
 	file   bool // a finite file: repeat, truncation check, no reconnect
+	// decoders are tried in order at each open until one opens the
+	// source (files and network streams; nil: OpenCV as it is); the one
+	// that worked is kept. dec is the one in use.
+	decoders []Decoder
+	dec      Decoder
+	network  bool
+	frames   int // a file's frame count, learned once
 
-	cap     *gocv.VideoCapture
+	cap     frameReader
 	info    pipeline.SourceInfo
 	pending *gocv.Mat // a frame read by open to validate the source
 
@@ -56,6 +63,9 @@ func openFile(name, path string, opts Options) (pipeline.Source, error) {
 		return nil, fmt.Errorf("source %s: file is empty", name)
 	}
 	c := &capture{name: name, target: path, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts, file: true}
+	if c.decoders, err = decoders(opts.Decoder); err != nil {
+		return nil, fmt.Errorf("source %s: %w", name, err)
+	}
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -115,7 +125,11 @@ func openV4L2(name, rest string, opts Options) (pipeline.Source, error) {
 
 func openStream(uri string, opts Options) (pipeline.Source, error) {
 	setFFmpegDefaults()
-	c := &capture{name: meta.RedactURI(uri), target: uri, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts}
+	c := &capture{name: meta.RedactURI(uri), target: uri, api: gocv.VideoCaptureFFmpeg, device: -1, opts: opts, network: true}
+	var err error
+	if c.decoders, err = decoders(opts.Decoder); err != nil {
+		return nil, fmt.Errorf("source %s: %w", c.name, err)
+	}
 	if err := c.reconnect(context.Background(), "open"); err != nil {
 		return nil, err
 	}
@@ -158,8 +172,47 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// open opens the capture and reads one frame to prove it works.
+// open opens the capture and reads one frame to prove it works. With
+// several decoders to try (auto), the first that opens the source and
+// decodes its first frame is kept; a hardware decoder that fails is named
+// in one log line.
 func (c *capture) open() error {
+	if len(c.decoders) == 0 {
+		return c.openWith(DecoderSoftware)
+	}
+	var failed []string
+	for i, d := range c.decoders {
+		err := c.openWith(d)
+		if err == nil {
+			if len(failed) > 0 && c.opts.Logf != nil {
+				c.opts.Logf("source %s: decoder %s (%s)", c.name, d, strings.Join(failed, "; "))
+			}
+			c.decoders, c.dec = []Decoder{d}, d
+			return nil
+		}
+		if i == len(c.decoders)-1 {
+			return err
+		}
+		failed = append(failed, fmt.Sprintf("%s failed: %v", d, errors.Unwrap(err)))
+	}
+	return nil
+}
+
+// openReader opens what frames are read from with decoder d.
+func (c *capture) openReader(d Decoder) (frameReader, error) {
+	switch d {
+	case DecoderNVV4L2:
+		vc, err := gocv.VideoCaptureFileWithAPI(gstPipeline(c.target, c.network), gocv.VideoCaptureGstreamer)
+		if err != nil || !vc.IsOpened() {
+			if vc != nil {
+				vc.Close()
+			}
+			return nil, errors.New("GStreamer could not open it")
+		}
+		return vc, nil
+	case DecoderCUDA, DecoderVAAPI:
+		return openPipe(pipeArgs(c.target, d, c.network, c.opts.Realtime && c.file))
+	}
 	var vc *gocv.VideoCapture
 	var err error
 	if c.device >= 0 {
@@ -171,22 +224,34 @@ func (c *capture) open() error {
 		if vc != nil {
 			vc.Close()
 		}
-		what := "cannot open"
 		if c.file {
-			what = "cannot open as a video (not a video file, or a codec OpenCV lacks)"
+			return nil, errors.New("cannot open as a video (not a video file, or a codec OpenCV lacks)")
 		}
-		return fmt.Errorf("source %s: %s", c.name, what)
+		return nil, errors.New("cannot open")
 	}
 	if c.setup != nil {
 		c.setup(vc)
 	}
+	return vc, nil
+}
+
+// openWith opens the source with decoder d and reads its first frame.
+func (c *capture) openWith(d Decoder) error {
+	vc, err := c.openReader(d)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", c.name, err)
+	}
 	m := gocv.NewMat()
 	if !c.readFirst(vc, &m) || m.Empty() {
 		m.Close()
+		why := "opened, but no frame could be decoded"
+		if p, ok := vc.(*pipeReader); ok && p.err != nil {
+			why += ": " + p.err.Error()
+		}
 		vc.Close()
-		return fmt.Errorf("source %s: opened, but no frame could be decoded", c.name)
+		return fmt.Errorf("source %s: %s", c.name, why)
 	}
-	c.cap = vc
+	c.cap, c.dec = vc, d
 	c.pending = &m
 	c.info = pipeline.SourceInfo{
 		Name:   c.name,
@@ -197,8 +262,11 @@ func (c *capture) open() error {
 		Frames: -1,
 	}
 	if c.file {
-		if n := int(vc.Get(gocv.VideoCaptureFrameCount)); n > 0 {
-			c.info.Frames = n * max(1, c.opts.Repeat)
+		if c.frames == 0 {
+			c.frames = c.countFrames(vc)
+		}
+		if c.frames > 0 {
+			c.info.Frames = c.frames * max(1, c.opts.Repeat)
 		}
 	}
 	if c.opts.Live != nil {
@@ -209,6 +277,31 @@ func (c *capture) open() error {
 	}
 	return nil
 }
+
+// countFrames is a file's frame count from its container, -1 if unknown.
+// A hardware decoder does not say: OpenCV's FFmpeg reads the container's
+// index then (no frame is decoded).
+func (c *capture) countFrames(vc frameReader) int {
+	if c.dec == DecoderSoftware {
+		if n := int(vc.Get(gocv.VideoCaptureFrameCount)); n > 0 {
+			return n
+		}
+		return -1
+	}
+	meta, err := gocv.VideoCaptureFileWithAPI(c.target, gocv.VideoCaptureFFmpeg)
+	if err != nil {
+		return -1
+	}
+	defer meta.Close()
+	if n := int(meta.Get(gocv.VideoCaptureFrameCount)); n > 0 {
+		return n
+	}
+	return -1
+}
+
+// Decoder says which decoder reads the source (software for cameras and
+// GStreamer capture strings).
+func (c *capture) Decoder() Decoder { return c.dec }
 
 // reconnect (re)opens a live stream with back-off: the first attempt at
 // once, then waits that double from Options.Backoff up to MaxBackoff.
@@ -308,7 +401,8 @@ func (c *capture) missed(now time.Time) int64 {
 // across repeats.
 func (c *capture) pts() time.Duration {
 	var p time.Duration
-	if ms := c.cap.Get(gocv.VideoCapturePosMsec); ms > 0 && c.file {
+	// OpenCV's GStreamer backend warns on every position query: count.
+	if ms := c.posMsec(); ms > 0 && c.file {
 		p = c.passStart + time.Duration(ms*float64(time.Millisecond))
 	} else if c.info.FPS > 0 && c.file {
 		p = c.passStart + time.Duration(float64(c.passFrames)/c.info.FPS*float64(time.Second))
@@ -320,6 +414,13 @@ func (c *capture) pts() time.Duration {
 	}
 	c.lastPTS = p
 	return p
+}
+
+func (c *capture) posMsec() float64 {
+	if c.dec == DecoderNVV4L2 {
+		return 0
+	}
+	return c.cap.Get(gocv.VideoCapturePosMsec)
 }
 
 // endOfPass handles a failed read: the end (or a truncation) of a file, or a

@@ -35,6 +35,11 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration `yaml:"-"`
 	// MaxFrames stops every source after this many frames (0: all).
 	MaxFrames int64 `yaml:"max-frames" usage:"stop after this many frames per source (0 = all)"`
+	// Decoder decodes files and network streams (decode.go).
+	Decoder Decoder `yaml:"decoder" usage:"video decoder for files and streams: auto (a hardware decoder when one works: Jetson's nvv4l2decoder, FFmpeg's cuda or vaapi; else software), software, nvv4l2decoder, cuda or vaapi"`
+	// Logf, when set, gets the one line that says a hardware decoder failed
+	// and which one a source uses instead.
+	Logf func(format string, args ...any) `yaml:"-"`
 }
 
 // DefaultOptions is what `conveyor run` starts from.
@@ -51,6 +56,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxFrames < 0 {
 		errs = append(errs, fmt.Errorf("max-frames: %d: want 0 (all) or more", o.MaxFrames))
+	}
+	if o.Decoder < 0 || int(o.Decoder) >= len(decoderNames) {
+		errs = append(errs, fmt.Errorf("decoder: %v: unknown", o.Decoder))
 	}
 	return errors.Join(errs...)
 }
