@@ -42,6 +42,8 @@ type built struct {
 	after closer
 	// newEngine opens one inference engine for one worker.
 	newEngine func() (infer.Engine, error)
+	// tuning is the workers and threads the line runs with (defaults.go).
+	tuning Tuning
 }
 
 // closer is a list of things to close, last opened first.
@@ -117,7 +119,7 @@ func (b *built) addOutputs(ctx context.Context, quit func()) error {
 	cfg := b.cfg
 	if cfg.Video.Path != "" {
 		o := cfg.Video
-		o.SourceFPS = b.sourceFPS
+		o.SourceFPS, o.Logf = b.sourceFPS, logf
 		v, err := sink.NewVideo(o)
 		if err != nil {
 			return err
@@ -142,7 +144,7 @@ func (b *built) addOutputs(ctx context.Context, quit func()) error {
 		b.line.AddSink(sink.NewMessages(pub, cfg.Run.AMQPFrames))
 	}
 	if cfg.Depth.Out != "" {
-		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Depth.Out, SourceFPS: b.sourceFPS})
+		v, err := sink.NewVideo(sink.VideoOptions{Path: cfg.Depth.Out, SourceFPS: b.sourceFPS, Encode: cfg.Video.Encode, Logf: logf})
 		if err != nil {
 			return fmt.Errorf("depth-out: %w", err)
 		}
@@ -169,7 +171,11 @@ func (b *built) sourceLink() pipeline.LinkOptions { return b.cfg.Link }
 
 // addSources opens every --source, in order.
 func (b *built) addSources(context.Context) error {
-	for _, uri := range b.cfg.Run.Sources {
+	b.cfg.Sources.Logf = logf
+	for i, uri := range b.cfg.Run.Sources {
+		if err := claimInput(uri, fmt.Sprintf("source %d", i)); err != nil {
+			return err
+		}
 		src, err := camera.Open(uri, b.cfg.Sources)
 		if err != nil {
 			return err
@@ -193,7 +199,16 @@ func (b *built) addDetection(context.Context) error {
 		}
 		b.line.AddStage("preprocess", link, pre)
 	}
-	workers := max(b.cfg.Detect.Workers, 1)
+	var w, h int
+	if len(b.sources) > 0 {
+		w, h = b.sources[0].Info().Width, b.sources[0].Info().Height
+	}
+	t, err := machineDefaults(b.cfg.Detect, b.model, b.backend, w, h)
+	if err != nil {
+		return err
+	}
+	b.tuning = t
+	workers := t.Workers
 	single := make([]pipeline.Processor, 0, workers)
 	batch := make([]pipeline.BatchProcessor, 0, workers)
 	closeAll := func() {
@@ -294,6 +309,9 @@ func (b *built) addWeb(context.Context) error {
 	}
 	if b.cfg.Run.API {
 		o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
+			if err := claimInput(uri, "a source added through the API"); err != nil {
+				return nil, pipeline.LinkOptions{}, err
+			}
 			src, err := camera.Open(uri, b.cfg.Sources)
 			return src, b.sourceLink(), err
 		}

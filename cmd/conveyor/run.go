@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/conveyor-vision/conveyor/camera"
 	"github.com/conveyor-vision/conveyor/mq"
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
@@ -161,6 +162,7 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 			s.Name, s.Workers, s.In, s.Out, s.Dropped, s.Skipped+s.Probed, ms(s.P50), ms(s.P99), 100*s.Utilization(st.Wall), s.MaxQueue)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "conveyor: %s%s\n", b.tuning, decoding(b))
 	for _, s := range st.Stages {
 		if len(s.BatchSizes) > 2 {
 			var parts []string
@@ -183,10 +185,12 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			fmt.Fprintf(w, "conveyor: wrote %s (%d frames)\n", n, files[n])
+			fmt.Fprintf(w, "conveyor: wrote %s (%d frames, %s)\n", n, files[n], v.Encoder())
 		}
 	}
-	if b.events != nil && cfg.Run.JSONL != "-" {
+	// An output that met an error (a full disk) is not "wrote": the run's
+	// error says what happened to it.
+	if b.events != nil && cfg.Run.JSONL != "-" && b.events.Err() == nil {
 		n := b.events.Counts()
 		fmt.Fprintf(w, "conveyor: wrote %s (%d frame messages, %d end-of-source)\n", cfg.Run.JSONL, n.Frames, n.Ends)
 	}
@@ -222,6 +226,23 @@ func mqSummary(m mq.Stats) string {
 	return b.String()
 }
 
+// decoding says which decoders the sources use, when one is not software:
+// "; decoder nvv4l2decoder".
+func decoding(b *built) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range b.sources {
+		if d, ok := s.(interface{ Decoder() camera.Decoder }); ok && d.Decoder() != camera.DecoderSoftware && !seen[d.Decoder().String()] {
+			seen[d.Decoder().String()] = true
+			out = append(out, d.Decoder().String())
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; decoder " + strings.Join(out, ", ")
+}
+
 func shortPath(p string) string {
 	if wd, err := os.Getwd(); err == nil {
 		if len(p) > len(wd)+1 && p[:len(wd)] == wd {
@@ -242,10 +263,11 @@ type Summary struct {
 	Events   int64          `json:"events"`
 	MQ       *mq.Stats      `json:"rabbitmq,omitempty"`
 	Warnings []string       `json:"warnings,omitempty"`
+	Tuning   Tuning         `json:"tuning"`
 }
 
 func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
-	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend.String(), Stats: st, Warnings: b.warnings()}
+	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend.String(), Stats: st, Warnings: b.warnings(), Tuning: b.tuning}
 	if b.video != nil {
 		s.Outputs = b.video.Files()
 	}

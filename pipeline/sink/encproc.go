@@ -162,17 +162,23 @@ func (t *tail) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// last is the last non-empty line, without ffmpeg's "[… @ 0x…] " prefix.
+// last is what the child said last, in one line: its first error line
+// (with -loglevel error, the cause; later lines are consequences such as
+// "Error initializing output stream"), without ffmpeg's "[x @ 0x…] "
+// prefix.
 func (t *tail) last() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(lines[i])
-		if l == "" || strings.HasPrefix(l, "Conversion failed") {
-			continue
+	for _, l := range strings.Split(string(t.buf), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			if _, rest, ok := strings.Cut(l, "] "); ok {
+				l = rest
+			}
 		}
-		return l
+		if l != "" && !strings.HasPrefix(l, "Conversion failed") {
+			return l
+		}
 	}
 	return ""
 }
@@ -320,6 +326,16 @@ func gstQuote(p string) string {
 		return p
 	}
 	return `"` + strings.ReplaceAll(p, `"`, `\"`) + `"`
+}
+
+// probeFrames counts a file's video packets with ffprobe.
+func probeFrames(path string) (int, error) {
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		return 0, fmt.Errorf("ffprobe: %w", err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
 }
 
 // remux rewrites a fragmented MP4 (as written) into a standard one with its

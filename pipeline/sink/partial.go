@@ -36,7 +36,7 @@ func checkIndexed(path string) error {
 	return nil
 }
 
-// hasMoov walks an MP4's top-level boxes looking for moov.
+// hasMoov says whether an MP4's top level has a complete moov box.
 func hasMoov(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -47,32 +47,97 @@ func hasMoov(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var off int64
+	found := false
+	_ = walkBoxes(f, 0, st.Size(), func(typ string, _, _ int64) error {
+		found = found || typ == "moov"
+		return nil
+	})
+	return found, nil
+}
+
+// errTruncated is a box that goes past the end of its file or parent.
+var errTruncated = errors.New("truncated")
+
+// walkBoxes calls fn for each box between off and end (ISO BMFF: a 32-bit
+// size, or 1 and a 64-bit size, or 0 for "to the end"; a type). A box that
+// goes past end is errTruncated.
+func walkBoxes(r io.ReaderAt, off, end int64, fn func(typ string, body, bodyEnd int64) error) error {
 	hdr := make([]byte, 16)
-	for off+8 <= st.Size() {
-		if _, err := f.ReadAt(hdr[:8], off); err != nil {
-			return false, nil
+	for off+8 <= end {
+		if _, err := r.ReadAt(hdr[:8], off); err != nil {
+			return err
 		}
-		size := int64(binary.BigEndian.Uint32(hdr[:4]))
+		size, head := int64(binary.BigEndian.Uint32(hdr[:4])), int64(8)
 		typ := string(hdr[4:8])
 		switch size {
-		case 0: // to the end of the file
-			size = st.Size() - off
-		case 1: // 64-bit size
-			if _, err := f.ReadAt(hdr[8:16], off+8); err != nil && err != io.EOF {
-				return false, nil
+		case 0:
+			size = end - off
+		case 1:
+			if _, err := r.ReadAt(hdr[8:16], off+8); err != nil {
+				return err
 			}
-			size = int64(binary.BigEndian.Uint64(hdr[8:16]))
+			size, head = int64(binary.BigEndian.Uint64(hdr[8:16])), 16
 		}
-		if size < 8 {
-			return false, nil
+		if size < head || off+size > end {
+			return fmt.Errorf("%w box %q at %d", errTruncated, typ, off)
 		}
-		if typ == "moov" {
-			return off+size <= st.Size(), nil
+		if err := fn(typ, off+head, off+size); err != nil {
+			return err
 		}
 		off += size
 	}
-	return false, nil
+	if off != end {
+		return fmt.Errorf("%w: %d stray bytes at the end", errTruncated, end-off)
+	}
+	return nil
+}
+
+// countSamples counts the video samples (frames) of an MP4, standard
+// (moov's sample sizes) or fragmented (every moof's track runs), and fails
+// on a truncated box: ffmpeg reports some write errors (a disk that fills
+// while the file is closed) only in its log, so a file is counted before it
+// is called written.
+func countSamples(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	u32 := func(at int64) (int, error) {
+		var b [4]byte
+		if _, err := f.ReadAt(b[:], at); err != nil {
+			return 0, err
+		}
+		return int(binary.BigEndian.Uint32(b[:])), nil
+	}
+	var visit func(path []string, off, end int64) error
+	visit = func(path []string, off, end int64) error {
+		return walkBoxes(f, off, end, func(typ string, body, bodyEnd int64) error {
+			p := append(path, typ)
+			switch strings.Join(p, "/") {
+			case "moov", "moov/trak", "moov/trak/mdia", "moov/trak/mdia/minf", "moov/trak/mdia/minf/stbl", "moof", "moof/traf":
+				return visit(p, body, bodyEnd)
+			case "moov/trak/mdia/minf/stbl/stsz": // version+flags, sample size, count
+				n, err := u32(body + 8)
+				total += n
+				return err
+			case "moof/traf/trun": // version+flags, count
+				n, err := u32(body + 4)
+				total += n
+				return err
+			}
+			return nil
+		})
+	}
+	if err := visit(nil, 0, st.Size()); err != nil {
+		return total, err
+	}
+	return total, nil
 }
 
 // recoverPartial moves a temporary file left by a run that did not finish

@@ -192,6 +192,23 @@ func ChooseEncoder(want Encoder) (got Encoder, note string, err error) {
 	return EncoderOpenCV, "", nil // not reached: OpenCV always works
 }
 
+var (
+	notedMu sync.Mutex
+	noted   = map[string]bool{}
+)
+
+// noteOnce says whether a note about the encoder is new in this process:
+// one log line per run, however many video outputs it has.
+func noteOnce(note string) bool {
+	notedMu.Lock()
+	defer notedMu.Unlock()
+	if noted[note] {
+		return false
+	}
+	noted[note] = true
+	return true
+}
+
 // allMissing says whether every passed-over encoder was simply absent (no
 // device, no element), as on most machines: then choosing libx264 is no
 // fallback worth a log line.

@@ -133,7 +133,7 @@ func NewVideo(opts VideoOptions) (*Video, error) {
 			return nil, fmt.Errorf("video out %s: %w", opts.Path, err)
 		}
 		enc = got
-		if note != "" && opts.Logf != nil {
+		if note != "" && opts.Logf != nil && noteOnce(note) {
 			opts.Logf("video out: encoder %s: %s", opts.Encode.describe(enc), note)
 		}
 	} else if e := opts.Encode.Encoder; e != EncoderAuto && e != EncoderOpenCV {
@@ -399,6 +399,9 @@ func (v *Video) finish(sourceID int, vf *videoFile) error {
 	if err := vf.w.Close(); err != nil {
 		return fail(err)
 	}
+	if err := checkFrames(vf.tmp, vf.c, vf.opencv, vf.frames); err != nil {
+		return fail(err)
+	}
 	switch {
 	case vf.opencv:
 		if err := checkIndexed(vf.tmp); err != nil {
@@ -414,7 +417,11 @@ func (v *Video) finish(sourceID int, vf *videoFile) error {
 			format = "mov"
 		}
 		tmp := remuxPath(vf.path)
-		if err := remux(vf.tmp, tmp, format); err != nil {
+		err := remux(vf.tmp, tmp, format)
+		if err == nil {
+			err = checkFrames(tmp, vf.c, false, vf.frames)
+		}
+		if err != nil {
 			os.Remove(tmp)
 			return fail(fmt.Errorf("rewriting it as a standard MP4: %w", err))
 		}
@@ -434,6 +441,31 @@ func (v *Video) finish(sourceID int, vf *videoFile) error {
 		pipeline.ForgetEnded(v.finished) // sources that come and go for months
 	}
 	v.mu.Unlock()
+	return nil
+}
+
+// checkFrames makes sure that a file the encoder says it finished holds
+// every frame written to it: ffmpeg logs some write errors (the disk filled
+// as the file was closed) without failing. MP4 files are counted from
+// their boxes; Matroska is counted by ffprobe. OpenCV's files only need
+// their index.
+func checkFrames(path string, c container, opencv bool, want int) error {
+	if opencv {
+		return checkIndexed(path)
+	}
+	var n int
+	var err error
+	if c == matroska {
+		n, err = probeFrames(path)
+	} else {
+		n, err = countSamples(path)
+	}
+	if err != nil {
+		return fmt.Errorf("the file is damaged (%v): the encoder could not write it all (disk full?)", err)
+	}
+	if n != want {
+		return fmt.Errorf("the file holds %d of the %d frames written: the encoder could not write the rest (disk full?)", n, want)
+	}
 	return nil
 }
 

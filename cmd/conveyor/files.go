@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/conveyor-vision/conveyor/pipeline/sink"
+)
+
+// claimInput records that a source (what: "source 0") reads a local file, so that no output
+// of this run is that file (sink.ClaimInput): `--source in.mp4 --out
+// in.mp4` is refused before anything is written. URIs that are not local
+// files (cameras, streams, patterns) claim nothing.
+func claimInput(uri, what string) error {
+	path := uri
+	if strings.HasPrefix(uri, "file://") {
+		u, err := url.Parse(uri)
+		if err != nil {
+			return nil // camera.Open says what is wrong with it
+		}
+		path = u.Path
+	} else if strings.Contains(uri, "://") {
+		return nil
+	}
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	_, err := sink.ClaimInput(path, what)
+	return err
+}
+
+// logf prints one line on stderr, as conveyor's other messages are.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "conveyor: "+format+"\n", args...)
+}
