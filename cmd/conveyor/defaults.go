@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"gocv.io/x/gocv"
+	"golang.org/x/sys/unix"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
@@ -140,13 +140,13 @@ func measureStages(model *infer.Model, w, h int) (preMs, inferMs float64, err er
 	return preMs, inferMs, nil
 }
 
-// threadCPU is this OS thread's CPU time.
+// threadCPU is this OS thread's CPU time, to the nanosecond.
 func threadCPU() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ts.Nano())
 }
 
 func ms64(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
