@@ -193,7 +193,17 @@ func (c *capture) open() error {
 		if i == len(c.decoders)-1 {
 			return err
 		}
-		failed = append(failed, fmt.Sprintf("%s failed: %v", d, errors.Unwrap(err)))
+		// A hardware decoder that fails for auto is not tried again in
+		// this process (a driver without its device fails every source
+		// alike), and is reported once.
+		reason := errors.Unwrap(err)
+		if reason == nil {
+			reason = err
+		}
+		decProbeMu.Lock()
+		decProbed[d] = fmt.Errorf("failed on %s: %v", c.name, reason)
+		decProbeMu.Unlock()
+		failed = append(failed, fmt.Sprintf("%s failed: %v", d, reason))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -31,7 +32,10 @@ func claimInput(uri, what string) error {
 	return err
 }
 
+// logOutput is where logf writes: the app's stderr (runAction sets it).
+var logOutput io.Writer = os.Stderr
+
 // logf prints one line on stderr, as conveyor's other messages are.
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "conveyor: "+format+"\n", args...)
+	fmt.Fprintf(logOutput, "conveyor: "+format+"\n", args...)
 }

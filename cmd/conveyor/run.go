@@ -46,6 +46,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	stderr := c.App.ErrWriter
+	logOutput = stderr
 	// The first SIGINT/SIGTERM drains the line and finalizes the outputs; a
 	// second one ends the process at once.
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
