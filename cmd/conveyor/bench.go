@@ -16,6 +16,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
+	"github.com/conveyor-vision/conveyor/pipeline/sink"
 )
 
 // benchConfig is everything `conveyor bench` needs: the options of run
@@ -25,6 +26,7 @@ type benchConfig struct {
 	Detect  infer.Options        `yaml:",inline" category:"Detection"`
 	Link    pipeline.LinkOptions `yaml:",inline" category:"Line"`
 	Blur    post.BlurOptions     `yaml:",inline" category:"Blur"`
+	Encode  sink.EncoderOptions  `yaml:",inline" category:"Encoding"`
 	Bench   benchOptions         `yaml:",inline" category:"Bench"`
 }
 
@@ -36,7 +38,7 @@ type benchOptions struct {
 	PythonBaseline bool   `yaml:"python-baseline" usage:"also run the seed-style Python + OpenCV loop (same as adding python to --modes)"`
 	Python         string `yaml:"python" usage:"python3 for the baseline (default: python3 on PATH, then /usr/bin/python3, the first with cv2)"`
 	PythonThreads  int    `yaml:"python-threads" usage:"OpenCV threads in the Python baseline (0 = OpenCV's default, as a seed app runs; --threads applies to the Go modes only)"`
-	PythonScript   string `yaml:"python-script" usage:"the baseline script (default: scripts/baseline.py found above the working folder or the executable)"`
+	PythonScript   string `yaml:"python-script" usage:"a baseline script to run instead of the one built into conveyor (scripts/baseline.py)"`
 	Replay         string `yaml:"replay" usage:"memory (decode the clip once, replay it: measures compute) or file (read the file in every mode)"`
 	Rounds         int    `yaml:"rounds" usage:"run every mode this many times, round-robin, and report each mode's median round (for a machine others are using)"`
 	TimelineFrames int    `yaml:"timeline-frames" usage:"frames shown in the report's stage timeline"`
@@ -47,6 +49,7 @@ func defaultBenchConfig() benchConfig {
 	return benchConfig{
 		Detect: infer.DefaultOptions(),
 		Blur:   post.DefaultBlurOptions(),
+		Encode: sink.DefaultEncoderOptions(),
 		Bench: benchOptions{Frames: 600, Warmup: 30, Modes: "sequential,pipelined,pipelined-2",
 			Replay: bench.ReplayMemory, Rounds: 1, TimelineFrames: 30, Report: "out/bench"},
 	}
@@ -76,7 +79,7 @@ func loadBenchConfig(c *cli.Context) (benchConfig, error) {
 		return cfg, err
 	}
 	applyFlags(c, &cfg)
-	errs := []error{cfg.Detect.Validate(), cfg.Link.Validate(), cfg.Blur.Validate()}
+	errs := []error{cfg.Detect.Validate(), cfg.Link.Validate(), cfg.Blur.Validate(), cfg.Encode.Validate()}
 	if len(cfg.Sources) != 1 {
 		errs = append(errs, fmt.Errorf("source: bench takes one video file, not %d sources", len(cfg.Sources)))
 	}
@@ -116,10 +119,13 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if t := cfg.Detect.Threads; t > 0 {
-		if err := infer.SetNumThreads(t); err != nil {
-			return err
-		}
+	// "pipelined" is the line as `conveyor run` lays it out here: its
+	// workers and threads chosen for this machine (defaults.go).
+	tune := func(w, h int) (bench.Tuned, error) {
+		d := cfg.Detect
+		d.Workers = 0
+		t, err := machineDefaults(d, model, backend, w, h)
+		return bench.Tuned{Workers: t.Workers, Threads: t.Threads, Note: t.String()}, err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -127,7 +133,7 @@ func benchAction(c *cli.Context) error {
 	rep, err := bench.Run(ctx, bench.Options{
 		Source: cfg.Sources[0], Replay: o.Replay,
 		Frames: o.Frames, Warmup: o.Warmup, Modes: modes,
-		Model: model, Backend: backend.String(), Threads: cfg.Detect.Threads, Queue: cfg.Link.Queue,
+		Model: model, Backend: backend.String(), Threads: cfg.Detect.Threads, Tune: tune, Encode: cfg.Encode, Queue: cfg.Link.Queue,
 		Blur:           cfg.Blur,
 		Python:         bench.PythonOptions{Interpreter: o.Python, Script: o.PythonScript, Threads: o.PythonThreads},
 		Dir:            o.Report,

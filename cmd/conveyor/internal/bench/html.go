@@ -291,9 +291,10 @@ model {{.R.Spec}} ({{.R.Model}}) at input {{.R.InputW}}×{{.R.InputH}} ({{.R.Inp
 
 <h2>Throughput</h2>
 {{.FPS}}
-<table><tr><th>mode</th><th>FPS</th><th>× sequential</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>CPU ms/frame</th><th>cores busy</th><th>peak RSS MB</th><th>dropped</th><th>slowest stage (own FPS)</th><th>FPS / slowest</th><th>FPS / ceiling</th><th>load</th></tr>
-{{range .R.Modes}}{{if .Skipped}}<tr><td>{{.Name}}</td><td colspan="13" class="skipped">skipped: {{.Skipped}}</td></tr>{{else}}<tr><td>{{.Name}}</td><td>{{f1 .FPS}}</td><td>{{f2 .Speedup}}</td><td>{{f2 .Latency.P50}}</td><td>{{f2 .Latency.P95}}</td><td>{{f2 .Latency.P99}}</td><td>{{with .CPU}}{{f2 .PerFrameMs}}</td><td>{{f2 .Cores}}{{else}}–</td><td>–{{end}}</td><td>{{f1 .PeakRSSMB}}</td><td>{{.Dropped}}</td><td>{{.Slowest}} ({{f1 .SlowestFPS}})</td><td>{{pct .Efficiency}}</td><td>{{if .OfCeiling}}{{pct .OfCeiling}}{{else}}–{{end}}</td><td>{{f2 .Load}}</td></tr>{{end}}
+<table><tr><th>mode</th><th>workers × threads</th><th>FPS</th><th>× sequential</th><th>× python</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>CPU ms/frame</th><th>of it, encoder process</th><th>cores busy</th><th>peak RSS MB</th><th>dropped</th><th>slowest stage (own FPS)</th><th>FPS / slowest</th><th>FPS / ceiling</th><th>load</th><th>others' cores</th></tr>
+{{range .R.Modes}}{{if .Skipped}}<tr><td>{{.Name}}</td><td colspan="17" class="skipped">skipped: {{.Skipped}}</td></tr>{{else}}<tr><td>{{.Name}}</td><td>{{.Workers}} × {{if lt .Threads 0}}all{{else}}{{.Threads}}{{end}}</td><td>{{f1 .FPS}}</td><td>{{f2 .Speedup}}</td><td>{{if .VsPython}}{{f2 .VsPython}}{{else}}–{{end}}</td><td>{{f2 .Latency.P50}}</td><td>{{f2 .Latency.P95}}</td><td>{{f2 .Latency.P99}}</td><td>{{with .CPU}}{{f2 .PerFrameMs}}</td><td>{{f2 .ChildrenPerFrameMs}}</td><td>{{f2 .Cores}}{{else}}–</td><td>–</td><td>–{{end}}</td><td>{{f1 .PeakRSSMB}}</td><td>{{.Dropped}}</td><td>{{.Slowest}} ({{f1 .SlowestFPS}})</td><td>{{pct .Efficiency}}</td><td>{{if .OfCeiling}}{{pct .OfCeiling}}{{else}}–{{end}}</td><td>{{f2 .Load}}</td><td>{{f2 .OthersCores}}</td></tr>{{end}}
 {{end}}</table>
+<p class="note"><b>Verdict:</b> {{.R.Verdict}}</p>
 {{if gt .R.Rounds 1}}<p class="note">Each mode ran {{.R.Rounds}} times, round-robin; the figures are each mode's median round. FPS of every round:{{range .R.Modes}}{{if .RoundsFPS}} {{.Name}} {{range $i, $v := .RoundsFPS}}{{if $i}}, {{end}}{{f1 $v}}{{end}};{{end}}{{end}}</p>{{end}}
 {{if .R.Ceiling.FPS}}<p class="note">Ceiling: {{.R.Ceiling.Cores}} cores ÷ {{f2 .R.Ceiling.PerFrameMs}} ms of CPU per frame (the least any Go mode needed, {{.R.Ceiling.From}}) = <b>{{f1 .R.Ceiling.FPS}} FPS</b>: no schedule of this work can beat it on this machine.</p>{{end}}
 
@@ -311,13 +312,13 @@ model {{.R.Spec}} ({{.R.Model}}) at input {{.R.InputW}}×{{.R.InputH}} ({{.R.Inp
 
 <h2>Stages</h2>
 {{range .R.Modes}}{{if not .Skipped}}<h3>{{.Name}}</h3>
-<table><tr><th>stage</th><th>workers</th><th>frames</th><th>mean ms</th><th>busy s</th><th>utilization</th><th>own FPS</th></tr>
-{{range .Stages}}<tr><td>{{.Name}}</td><td>{{.Workers}}</td><td>{{.Frames}}</td><td>{{f2 .MeanMs}}</td><td>{{f2 .BusyS}}</td><td><span class="util"><i style="width:{{w .Utilization}}"></i></span> {{pct .Utilization}}</td><td>{{f1 .OwnFPS}}</td></tr>
-{{end}}</table>{{with .Info}}<p class="note">{{range $k, $v := .}}{{$k}}: {{$v}}. {{end}}</p>{{end}}{{end}}{{end}}
+<table><tr><th>stage</th><th>workers</th><th>frames</th><th>mean ms</th><th>CPU ms (library threads included)</th><th>busy s</th><th>utilization</th><th>own FPS</th></tr>
+{{range .Stages}}<tr><td>{{.Name}}</td><td>{{.Workers}}</td><td>{{.Frames}}</td><td>{{f2 .MeanMs}}</td><td>{{if .CPUMs}}{{f2 .CPUMs}}{{else}}–{{end}}</td><td>{{f2 .BusyS}}</td><td><span class="util"><i style="width:{{w .Utilization}}"></i></span> {{pct .Utilization}}</td><td>{{f1 .OwnFPS}}</td></tr>
+{{end}}{{with .CPU}}{{if .ChildrenPerFrameMs}}<tr><td>encoder process</td><td></td><td></td><td></td><td>{{f2 .ChildrenPerFrameMs}}</td><td></td><td></td><td></td></tr>{{end}}{{end}}</table>{{with .Info}}<p class="note">{{range $k, $v := .}}{{$k}}: {{$v}}. {{end}}</p>{{end}}{{end}}{{end}}
 
 <h2>Notes</h2>
 <ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}
-<li>Latency is from the frame's capture (the source's read) to the end of the last sink; FPS counts the measured frames over the time from the last warm-up frame's output to the last frame's output. CPU time is the whole process's (getrusage) over that window.</li>
+<li>Latency is from the frame's capture (the source's read) to the end of the last sink; FPS counts the measured frames over the time from the last warm-up frame's output to the last frame's output. CPU time is the whole process tree's over that window: every thread of conveyor (getrusage) and its child processes, the video encoder (ffmpeg, x264's threads) whose time is also shown on its own. A stage's CPU ms (sequential mode only, where one stage runs at a time) includes the work it hands to library threads.</li>
 <li>Utilization is a stage's busy time over wall time and workers; "own FPS" is what the stage alone could pass at the per-frame time it had in that run.</li></ul>
 <pre>{{.Table}}</pre>
 </body></html>

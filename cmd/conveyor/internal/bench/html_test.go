@@ -123,8 +123,8 @@ func TestWriteHTML(t *testing.T) {
 
 func TestWriteTable(t *testing.T) {
 	out := sampleReport().table()
-	assert.Regexp(t, `sequential\s+100\.0\s+1\.00`, out)
-	assert.Regexp(t, `pipelined-2\s+130\.0\s+1\.30`, out)
+	assert.Regexp(t, `sequential\s+1×0\s+100\.0\s+1\.00`, out)
+	assert.Regexp(t, `pipelined-2\s+2×0\s+130\.0\s+1\.30`, out)
 	assert.Contains(t, out, "python: skipped: no python3 with <b>cv2</b>")
 	assert.Contains(t, out, "ceiling: 2 cores / 15.00 ms CPU per frame (sequential) = 133.3 FPS")
 }

@@ -17,7 +17,7 @@ const (
 	Sequential Kind = "sequential"
 	// Pipelined runs the real pipeline.Line.
 	Pipelined Kind = "pipelined"
-	// Python runs scripts/baseline.py.
+	// Python runs the seed-style Python loop (baseline.py, embedded).
 	Python Kind = "python"
 )
 
@@ -25,11 +25,16 @@ const (
 const MaxWorkers = 16
 
 // Mode is one way of running the work: its name as the user wrote it, its
-// kind, and the number of inference workers (1 but for pipelined-N).
+// kind, and the number of inference workers: N for pipelined-N, 1 for
+// sequential and python, and for "pipelined" 0 until the bench runs it,
+// then what Options.Tune chose (the line `conveyor run` lays out on this
+// machine). Threads is OpenCV's thread count the mode ran with (-1:
+// OpenCV's default, every core).
 type Mode struct {
 	Name    string `json:"name"`
 	Kind    Kind   `json:"kind"`
 	Workers int    `json:"workers"`
+	Threads int    `json:"opencv_threads"`
 }
 
 // ParseMode reads "sequential", "pipelined", "pipelined-N" or "python".
@@ -38,8 +43,8 @@ func ParseMode(s string) (Mode, error) {
 	switch s {
 	case "sequential", "seq":
 		return Mode{Name: "sequential", Kind: Sequential, Workers: 1}, nil
-	case "pipelined", "pipelined-1":
-		return Mode{Name: "pipelined", Kind: Pipelined, Workers: 1}, nil
+	case "pipelined":
+		return Mode{Name: "pipelined", Kind: Pipelined, Workers: 0}, nil
 	case "python":
 		return Mode{Name: "python", Kind: Python, Workers: 1}, nil
 	}

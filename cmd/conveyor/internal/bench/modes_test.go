@@ -15,11 +15,11 @@ func TestParseModes(t *testing.T) {
 	}{
 		{in: "sequential,pipelined,pipelined-2", want: []Mode{
 			{Name: "sequential", Kind: Sequential, Workers: 1},
-			{Name: "pipelined", Kind: Pipelined, Workers: 1},
+			{Name: "pipelined", Kind: Pipelined, Workers: 0}, // chosen for the machine when it runs
 			{Name: "pipelined-2", Kind: Pipelined, Workers: 2},
 		}},
 		{in: " Python , seq", want: []Mode{{Name: "python", Kind: Python, Workers: 1}, {Name: "sequential", Kind: Sequential, Workers: 1}}},
-		{in: "pipelined-1", want: []Mode{{Name: "pipelined", Kind: Pipelined, Workers: 1}}},
+		{in: "pipelined-1", want: []Mode{{Name: "pipelined-1", Kind: Pipelined, Workers: 1}}},
 		{in: "turbo", err: `unknown mode "turbo"`},
 		{in: "pipelined-0", err: "N from 1 to 16"},
 		{in: "pipelined-x", err: "N from 1 to 16"},

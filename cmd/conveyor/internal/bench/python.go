@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	_ "embed"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,16 +17,19 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 )
 
-// ScriptName is the baseline script, relative to the repository root.
-const ScriptName = "scripts/baseline.py"
+// baselineScript is the seed-style Python + OpenCV loop, embedded so that
+// --python-baseline works from an installed binary, away from the
+// checkout (scripts/baseline.py is a link to the same file).
+//
+//go:embed baseline.py
+var baselineScript []byte
 
 // PythonOptions say where the baseline's interpreter and script are.
 type PythonOptions struct {
 	// Interpreter is a python3 to use; "" tries "python3" on PATH, then
 	// /usr/bin/python3, and takes the first that imports cv2 and numpy.
 	Interpreter string
-	// Script is baseline.py; "" looks for scripts/baseline.py in the
-	// working folder and its parents, then beside the executable.
+	// Script is a baseline script to run instead of the embedded one.
 	Script string
 	// Threads is the baseline's OpenCV thread count (cv2.setNumThreads);
 	// 0 leaves OpenCV's default (all cores), as a seed-style app does,
@@ -62,37 +66,29 @@ func FindPython(ctx context.Context, explicit string) (path, versions string, er
 	return "", "", fmt.Errorf("no python3 with cv2 and numpy (install python3-opencv): %s", strings.Join(why, "; "))
 }
 
-// FindScript returns baseline.py: explicit if given, else the first
-// scripts/baseline.py found from the working folder up, then from the
-// executable's folder up.
-func FindScript(explicit string) (string, error) {
+// FindScript returns the baseline script to run: explicit if given (it
+// must be a file), else the embedded one written into dir. The second
+// result removes what it wrote.
+func FindScript(explicit, dir string) (string, func(), error) {
 	if explicit != "" {
 		if st, err := os.Stat(explicit); err != nil || st.IsDir() {
-			return "", fmt.Errorf("baseline script %s: not a file", explicit)
+			return "", nil, fmt.Errorf("baseline script %s: not a file", explicit)
 		}
-		return explicit, nil
+		return explicit, func() {}, nil
 	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	f, err := os.CreateTemp(dir, "baseline-*.py")
+	if err != nil {
+		return "", nil, fmt.Errorf("baseline script: %w", err)
 	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
+	_, err = f.Write(baselineScript)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	for _, dir := range starts {
-		for {
-			p := filepath.Join(dir, ScriptName)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", nil, fmt.Errorf("baseline script: %w", err)
 	}
-	return "", fmt.Errorf("%s not found above the working folder or the executable (give --python-script)", ScriptName)
+	return f.Name(), func() { os.Remove(f.Name()) }, nil
 }
 
 func lastLine(out string, err error) string {
@@ -142,6 +138,7 @@ func (r *runner) runPython(ctx context.Context, m Mode) *Result {
 	res.Info = map[string]string{"versions": fmt.Sprintf("python %s, opencv %s, numpy %s", out.Python, out.OpenCV, out.NumPy),
 		"opencv_threads": strconv.Itoa(out.Threads), "codec": out.Codec}
 	res.Frames, res.WallS, res.FPS = out.Frames, out.WallS, out.FPS
+	res.Mode.Threads = out.Threads
 	res.setLatency(out.Latencies)
 	total := out.CPUUser + out.CPUSys
 	if out.Frames > 0 && out.WallS > 0 {
@@ -179,10 +176,11 @@ func (r *runner) python(ctx context.Context) (string, *pythonOut) {
 	if o.Blur.Mode != post.Gaussian || o.Blur.Shape != post.Ellipse {
 		return fmt.Sprintf("baseline.py blurs with an elliptical Gaussian only, the bench's blur is %s", rep.Blur), nil
 	}
-	script, err := FindScript(o.Python.Script)
+	script, remove, err := FindScript(o.Python.Script, o.Dir)
 	if err != nil {
 		return err.Error(), nil
 	}
+	defer remove()
 	py, _, err := FindPython(ctx, o.Python.Interpreter)
 	if err != nil {
 		return err.Error(), nil

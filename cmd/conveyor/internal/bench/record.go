@@ -32,8 +32,17 @@ type recorder struct {
 
 	// Written only by the output goroutine (the sink stage).
 	winStart, winEnd time.Duration
-	cpuStart, cpuEnd syscall.Rusage
+	cpuStart, cpuEnd cpuSample // this process
+	childStart       cpuSample // child processes (the encoder) at the window's start
 	cpuStartSet      bool
+
+	// stageCPU is each stage's CPU time over the measured frames, and how
+	// many frames that is: only the sequential mode fills it (one stage
+	// runs at a time, so the process's CPU time while a stage runs is the
+	// stage's, the library threads it hands work to included).
+	stageCPU    []time.Duration
+	stageFrames []int
+	perStageCPU bool
 }
 
 func newRecorder(stages []string, total, warm int) *recorder {
@@ -43,11 +52,19 @@ func newRecorder(stages []string, total, warm int) *recorder {
 		r.start = append(r.start, filled(total))
 		r.end = append(r.end, filled(total))
 	}
+	r.stageCPU, r.stageFrames = make([]time.Duration, len(stages)), make([]int, len(stages))
 	if warm == 0 {
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r.cpuStart)
-		r.cpuStartSet = true
+		r.cpuStart, r.childStart, r.cpuStartSet = selfCPU(), childrenCPU(), true
 	}
 	return r
+}
+
+// stageTime adds a measured frame's CPU time in stage s (sequential mode).
+func (r *recorder) stageTime(s int, n int64, d time.Duration) {
+	if int(n) >= r.warm && r.ok(n) {
+		r.stageCPU[s] += d
+		r.stageFrames[s]++
+	}
 }
 
 func filled(n int) []time.Duration {
@@ -87,18 +104,23 @@ func (r *recorder) output(f *pipeline.Frame) {
 		r.capt[n] = f.Captured.Sub(r.t0)
 	}
 	r.dets[n] = boxesOf(f.Objects)
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := selfCPU()
 	if int(n) < r.warm {
-		r.winStart, r.cpuStart, r.cpuStartSet = now, ru, true
+		r.winStart, r.cpuStart, r.cpuStartSet = now, cpu, true
+		if int(n) == r.warm-1 {
+			r.childStart = childrenCPU() // once: it reads /proc
+		}
 		return
 	}
-	r.winEnd, r.cpuEnd = now, ru
+	r.winEnd, r.cpuEnd = now, cpu
 }
 
 // measured returns the figures of the measured window. workers gives the
-// number of workers of each stage.
-func (r *recorder) measured(res *Result, workers []int, timeline int) {
+// number of workers of each stage; childEnd is the child processes' CPU
+// time once the mode has finished (its encoder has exited then: its CPU
+// from the window's start to its end is counted, the flush of the last
+// frames and the final rewrite of the file included).
+func (r *recorder) measured(res *Result, workers []int, timeline int, childEnd cpuSample) {
 	total := len(r.out)
 	var lat []float64
 	for n := r.warm; n < total; n++ {
@@ -117,7 +139,7 @@ func (r *recorder) measured(res *Result, workers []int, timeline int) {
 	}
 	res.setLatency(lat)
 	if r.cpuStartSet && res.Frames > 0 {
-		res.CPU = cpuFigures(r.cpuStart, r.cpuEnd, wall, res.Frames)
+		res.CPU = cpuFigures(r.cpuEnd.sub(r.cpuStart), childEnd.sub(r.childStart), wall, res.Frames)
 	}
 	for s, name := range r.stages {
 		// The mean is over the measured frames' whole spans; busy time is
@@ -144,6 +166,9 @@ func (r *recorder) measured(res *Result, workers []int, timeline int) {
 			st.MeanMs = ms(sum) / float64(count)
 			st.OwnFPS = float64(workers[s]) * 1000 / st.MeanMs
 		}
+		if r.stageFrames[s] > 0 {
+			st.CPUMs = ms(r.stageCPU[s]) / float64(r.stageFrames[s])
+		}
 		res.Stages = append(res.Stages, st)
 	}
 	// The timeline: the first measured frames, times since the first one
@@ -166,14 +191,15 @@ func (r *recorder) measured(res *Result, workers []int, timeline int) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
-
-func cpuFigures(a, b syscall.Rusage, wall time.Duration, frames int) *CPUFigures {
+func cpuFigures(self, children cpuSample, wall time.Duration, frames int) *CPUFigures {
+	all := self.add(children)
 	c := &CPUFigures{
-		UserS:   tvSeconds(b.Utime) - tvSeconds(a.Utime),
-		SystemS: tvSeconds(b.Stime) - tvSeconds(a.Stime),
+		UserS:     all.user.Seconds(),
+		SystemS:   all.sys.Seconds(),
+		ChildrenS: children.total().Seconds(),
 	}
 	c.TotalS = c.UserS + c.SystemS
+	c.ChildrenPerFrameMs = 1000 * c.ChildrenS / float64(frames)
 	if wall > 0 {
 		c.Cores = c.TotalS / wall.Seconds()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,36 @@ type Report struct {
 	Modes   []*Result `json:"modes"`
 	Ceiling Ceiling   `json:"ceiling"`
 	Notes   []string  `json:"notes,omitempty"`
+	// Verdict says whether the machine was quiet enough for the modes'
+	// FPS and ratios to mean something (Meaningful), and why.
+	Verdict    string `json:"verdict"`
+	Meaningful bool   `json:"meaningful"`
+}
+
+// BusyShare is the share of the machine other processes may use, on
+// average over a mode, before the FPS comparison is called meaningless:
+// a tenth of the cores (0.2 of a core on 2 cores).
+const BusyShare = 0.1
+
+// verdict judges the load the modes ran under.
+func (r *Report) verdict() {
+	r.Meaningful = false
+	worst, from := -1.0, ""
+	for _, m := range r.Modes {
+		if m.Skipped == "" && m.OthersCores > worst {
+			worst, from = m.OthersCores, m.Name
+		}
+	}
+	limit := BusyShare * float64(r.Host.CPUs)
+	switch {
+	case worst < 0:
+		r.Verdict = "unknown: /proc/stat unreadable, the load of other processes was not measured"
+	case worst > limit:
+		r.Verdict = fmt.Sprintf("NOT MEANINGFUL: other processes kept %.2f of %d cores busy during %s (more than %.2f): FPS and the ratios between modes are skewed; CPU ms per frame still holds; re-run on a quiet machine", worst, r.Host.CPUs, from, limit)
+	default:
+		r.Meaningful = true
+		r.Verdict = fmt.Sprintf("meaningful: other processes used at most %.2f of %d cores during any mode (limit %.2f)", worst, r.Host.CPUs, limit)
+	}
 }
 
 // Host describes the machine and its load while the bench ran.
@@ -73,8 +104,14 @@ type Result struct {
 	// average at the end of that round.
 	RoundsFPS []float64 `json:"rounds_fps,omitempty"`
 	Load      float64   `json:"load"`
-	// Speedup is FPS over the sequential mode's FPS (0 without sequential).
-	Speedup float64 `json:"speedup"`
+	// OthersCores is how many cores other processes kept busy, on average,
+	// while the mode ran (from /proc/stat: the machine's busy time less
+	// this process tree's); -1 when unknown.
+	OthersCores float64 `json:"others_cores"`
+	// Speedup is FPS over the sequential mode's FPS (0 without sequential);
+	// VsPython over the Python baseline's (0 without it).
+	Speedup  float64 `json:"speedup"`
+	VsPython float64 `json:"vs_python,omitempty"`
 	// Latency is capture to output, in milliseconds; LatencySorted holds up
 	// to 200 evenly spaced values of the sorted latencies, for the chart.
 	Latency       LatencyFigures `json:"latency_ms"`
@@ -131,14 +168,23 @@ type StageFigures struct {
 	// alone could pass: workers / mean time.
 	Utilization float64 `json:"utilization"`
 	OwnFPS      float64 `json:"own_fps"`
+	// CPUMs is the process's CPU time per frame while the stage ran, the
+	// library threads it hands work to (OpenCV's pool) included: measured
+	// in the sequential mode only, where one stage runs at a time. The
+	// encoder process's time is CPUFigures.ChildrenPerFrameMs.
+	CPUMs float64 `json:"cpu_ms,omitempty"`
 }
 
-// CPUFigures are CPU time (getrusage, the whole process) over the measured
-// window.
+// CPUFigures are CPU time over the measured window for the whole process
+// tree: every thread of this process (getrusage) and its child processes,
+// the video encoder (ffmpeg and x264's threads) above all.
 type CPUFigures struct {
 	UserS   float64 `json:"user_s"`
 	SystemS float64 `json:"system_s"`
 	TotalS  float64 `json:"total_s"`
+	// ChildrenS is the child processes' share of TotalS, and per frame.
+	ChildrenS          float64 `json:"children_s"`
+	ChildrenPerFrameMs float64 `json:"children_per_frame_ms"`
 	// Cores is CPU time over wall time: how many cores were kept busy.
 	Cores      float64 `json:"cores"`
 	PerFrameMs float64 `json:"per_frame_ms"`
@@ -206,15 +252,23 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "bench: %s, %d measured frames after %d warm-up (%s replay%s), %dx%d, model %s at %dx%d, %d CPUs, load %.2f → %.2f\n",
 		r.Source, r.Frames, r.Warmup, r.Replay, rounds, r.FrameW, r.FrameH, r.Spec, r.InputW, r.InputH, r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tFPS\t×seq\tp50 ms\tp95 ms\tp99 ms\tCPU ms/frame\tcores\tpeak RSS MB\tdropped\tslowest stage\tefficiency\tsame count\tmean IoU\tload\t")
+	fmt.Fprintln(tw, "mode\tw×t\tFPS\t×seq\t×py\tp50 ms\tp95 ms\tp99 ms\tCPU ms/frame\tencoder\tcores\tpeak RSS MB\tdropped\tslowest stage\tefficiency\tsame count\tmean IoU\tload\tothers\t")
 	for _, m := range r.Modes {
 		if m.Skipped != "" {
-			fmt.Fprintf(tw, "%s\tskipped\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", m.Name)
+			fmt.Fprintf(tw, "%s\t\tskipped\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", m.Name)
 			continue
 		}
-		cpu, cores := "-", "-"
+		cpu, enc, cores := "-", "-", "-"
 		if m.CPU != nil {
-			cpu, cores = fmt.Sprintf("%.2f", m.CPU.PerFrameMs), fmt.Sprintf("%.2f", m.CPU.Cores)
+			cpu, enc, cores = fmt.Sprintf("%.2f", m.CPU.PerFrameMs), fmt.Sprintf("%.2f", m.CPU.ChildrenPerFrameMs), fmt.Sprintf("%.2f", m.CPU.Cores)
+		}
+		threads := strconv.Itoa(m.Threads)
+		if m.Threads < 0 {
+			threads = "all"
+		}
+		py := "-"
+		if m.VsPython > 0 {
+			py = fmt.Sprintf("%.2f", m.VsPython)
 		}
 		same, iou := "ref", "ref"
 		if m.Agreement != nil {
@@ -224,9 +278,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if m.Speedup > 0 {
 			speed = fmt.Sprintf("%.2f", m.Speedup)
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%d\t%s %.0f FPS\t%.0f%%\t%s\t%s\t%.2f\t\n",
-			m.Name, m.FPS, speed, m.Latency.P50, m.Latency.P95, m.Latency.P99, cpu, cores, m.PeakRSSMB, m.Dropped,
-			m.Slowest, m.SlowestFPS, 100*m.Efficiency, same, iou, m.Load)
+		fmt.Fprintf(tw, "%s\t%d×%s\t%.1f\t%s\t%s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%.0f\t%d\t%s %.0f FPS\t%.0f%%\t%s\t%s\t%.2f\t%.2f\t\n",
+			m.Name, m.Workers, threads, m.FPS, speed, py, m.Latency.P50, m.Latency.P95, m.Latency.P99, cpu, enc, cores, m.PeakRSSMB, m.Dropped,
+			m.Slowest, m.SlowestFPS, 100*m.Efficiency, same, iou, m.Load, m.OthersCores)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -248,6 +302,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if r.Verdict != "" {
+		fmt.Fprintf(w, "verdict: %s\n", r.Verdict)
 	}
 	return nil
 }

@@ -54,9 +54,16 @@ type Options struct {
 	// Model is the detector (infer.Open), Backend its name for the report.
 	Model   *infer.Model
 	Backend string
-	// Threads is OpenCV's thread count in the Go modes, for the report (the
-	// caller sets it in OpenCV); 0 means OpenCV's default.
+	// Threads is OpenCV's thread count in the Go modes when the user set
+	// one; 0 lets each mode run as it would by default: the sequential
+	// loop with OpenCV's default (every core, as the seeds' loop), the
+	// pipelined modes with Tune's choice.
 	Threads int
+	// Tune chooses the pipelined mode's inference workers and OpenCV
+	// threads for a frame size, as `conveyor run` does; nil: 1 and 1.
+	Tune func(w, h int) (Tuned, error)
+	// Encode is the video encoder of the Go modes' output.
+	Encode sink.EncoderOptions
 	// Queue is each link's capacity in the pipelined modes (0: 2).
 	Queue int
 	// Blur is the blur stage; Mode NoBlur leaves the stage out.
@@ -122,6 +129,13 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// Tuned is what Options.Tune chose: workers and threads, and a line that
+// says how.
+type Tuned struct {
+	Workers, Threads int
+	Note             string
+}
+
 // runner holds what every mode shares.
 type runner struct {
 	o      Options
@@ -129,6 +143,7 @@ type runner struct {
 	fps    float64
 	total  int
 	report *Report
+	tuned  Tuned
 }
 
 // Run measures every mode over the same frames, then writes report.json
@@ -148,6 +163,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := r.report
+	r.tuned = Tuned{Workers: 1, Threads: 1}
+	if o.Tune != nil {
+		t, err := o.Tune(rep.FrameW, rep.FrameH)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		r.tuned = t
+		if t.Note != "" {
+			rep.Notes = append(rep.Notes, "pipelined: "+t.Note)
+		}
+	}
 	rep.Host.LoadBefore = loadAvg()
 	// Round-robin over the modes, so that a change in the machine's load
 	// (other users) falls on every mode alike; each mode keeps its median
@@ -173,6 +199,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Host.LoadAfter = loadAvg()
 	rep.compare()
+	rep.verdict()
 	if err := rep.WriteJSON(filepath.Join(o.Dir, JSONFile)); err != nil {
 		return rep, err
 	}
@@ -195,6 +222,7 @@ func (r *runner) runMode(ctx context.Context, m Mode, round int) (*Result, error
 	o.Log("bench: %s: %d frames…", tag, r.total)
 	var res *Result
 	var err error
+	busy := startOthers()
 	switch m.Kind {
 	case Sequential, Pipelined:
 		res, err = r.runGo(ctx, m)
@@ -204,6 +232,7 @@ func (r *runner) runMode(ctx context.Context, m Mode, round int) (*Result, error
 	if err != nil {
 		return nil, fmt.Errorf("bench: mode %s: %w", m.Name, err)
 	}
+	res.OthersCores = busy.stop()
 	res.Load = loadAvg()
 	if res.Skipped != "" {
 		o.Log("bench: %s: skipped: %s", tag, res.Skipped)
@@ -385,10 +414,17 @@ type timed struct {
 
 func (s timed) Read(ctx context.Context) (*pipeline.Frame, error) {
 	t := time.Since(s.rec.t0)
+	var c0 cpuSample
+	if s.rec.perStageCPU {
+		c0 = selfCPU()
+	}
 	f, err := s.Source.Read(ctx)
 	if err == nil && s.rec.ok(f.Number) {
 		s.rec.start[0][f.Number] = t
 		s.rec.finish(0, f.Number)
+		if s.rec.perStageCPU {
+			s.rec.stageTime(0, f.Number, selfCPU().sub(c0).total())
+		}
 	}
 	return f, err
 }
@@ -427,7 +463,7 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 	}
 	add("preprocess", pre)
 	var infs []pipeline.Processor
-	for range m.Workers {
+	for range max(m.Workers, 1) {
 		w, err := r.o.Model.NewInfer()
 		if err != nil {
 			for _, w := range infs {
@@ -453,7 +489,7 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 		}
 		add("blur", b)
 	}
-	v, err := sink.NewVideo(sink.VideoOptions{Path: filepath.Join(r.o.Dir, m.Name+".mp4"), FPS: []float64{r.fps}})
+	v, err := sink.NewVideo(sink.VideoOptions{Path: filepath.Join(r.o.Dir, m.Name+".mp4"), FPS: []float64{r.fps}, Encode: r.o.Encode})
 	if err != nil {
 		_ = s.close()
 		return nil, err
@@ -464,6 +500,22 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 
 // runGo runs one Go mode.
 func (r *runner) runGo(ctx context.Context, m Mode) (*Result, error) {
+	// Workers and threads as this mode runs them by default, unless the
+	// user set threads for every mode.
+	switch {
+	case m.Kind == Sequential:
+		m.Threads = -1
+	case m.Workers == 0:
+		m.Workers, m.Threads = r.tuned.Workers, r.tuned.Threads
+	default:
+		m.Threads = r.tuned.Threads
+	}
+	if r.o.Threads > 0 {
+		m.Threads = r.o.Threads
+	}
+	if err := infer.SetNumThreads(m.Threads); err != nil {
+		return nil, err
+	}
 	src, err := r.newSource()
 	if err != nil {
 		return nil, err
@@ -497,7 +549,7 @@ func (r *runner) runGo(ctx context.Context, m Mode) (*Result, error) {
 	if !rssOK {
 		res.Info = map[string]string{"peak_rss": "process peak since start (clear_refs unavailable)"}
 	}
-	rec.measured(res, workers, r.o.TimelineFrames)
+	rec.measured(res, workers, r.o.TimelineFrames, childrenCPU())
 	return res, nil
 }
 
@@ -511,6 +563,7 @@ func (r *runner) sequential(ctx context.Context, src pipeline.Source, st *stages
 	for i, ws := range st.workers {
 		procs[i] = ws[0]
 	}
+	rec.perStageCPU = true
 	sinkIdx := len(procs) + 1
 frames:
 	for {
@@ -526,7 +579,9 @@ frames:
 		}
 		for i, p := range procs {
 			rec.begin(i+1, f.Number)
+			c0 := selfCPU()
 			err := p.Process(ctx, f)
+			rec.stageTime(i+1, f.Number, selfCPU().sub(c0).total())
 			rec.finish(i+1, f.Number)
 			if errors.Is(err, pipeline.ErrSkipFrame) {
 				res.Dropped++
@@ -539,7 +594,9 @@ frames:
 			}
 		}
 		rec.begin(sinkIdx, f.Number)
+		c0 := selfCPU()
 		err = st.video.Write(ctx, f)
+		rec.stageTime(sinkIdx, f.Number, selfCPU().sub(c0).total())
 		rec.finish(sinkIdx, f.Number)
 		if err != nil {
 			f.Release()
@@ -616,12 +673,21 @@ func (rep *Report) compare() {
 	if rep.Ceiling.PerFrameMs > 0 {
 		rep.Ceiling.FPS = float64(rep.Ceiling.Cores) * 1000 / rep.Ceiling.PerFrameMs
 	}
+	var py *Result
+	for _, m := range rep.Modes {
+		if m.Skipped == "" && m.Kind == Python && m.FPS > 0 {
+			py = m
+		}
+	}
 	for _, m := range rep.Modes {
 		if m.Skipped != "" {
 			continue
 		}
 		if seq != nil && seq.FPS > 0 {
 			m.Speedup = m.FPS / seq.FPS
+		}
+		if py != nil && m != py {
+			m.VsPython = m.FPS / py.FPS
 		}
 		if ref != nil && m != ref {
 			a := Agree(ref.Name, ref.dets, m.dets)

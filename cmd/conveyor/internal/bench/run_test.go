@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -82,8 +85,20 @@ func TestRunModes(t *testing.T) {
 				}
 			}
 			assert.FileExists(t, filepath.Join(o.Dir, m.Name+".mp4"))
+			// The encoder is a child process: its CPU time is counted.
+			assert.Positive(t, m.CPU.ChildrenS, "the encoder process's CPU time")
+			assert.InDelta(t, m.CPU.TotalS, m.CPU.UserS+m.CPU.SystemS, 1e-9)
+			assert.GreaterOrEqual(t, m.OthersCores, 0.0)
 		})
 	}
+	// The sequential loop gives each stage's CPU time, OpenCV's threads
+	// included; it runs OpenCV on every core, as the seeds' loop.
+	for _, st := range rep.Modes[0].Stages {
+		assert.Positive(t, st.CPUMs, st.Name)
+	}
+	assert.Equal(t, -1, rep.Modes[0].Threads)
+	assert.Equal(t, 1, rep.Modes[1].Threads, "pipelined modes: Tune's threads (1 without Tune)")
+	assert.NotEmpty(t, rep.Verdict)
 	seq, pip := rep.Modes[0], rep.Modes[1]
 	assert.Nil(t, seq.Agreement, "sequential is the reference")
 	assert.InDelta(t, 1, seq.Speedup, 1e-9)
@@ -109,6 +124,81 @@ func TestRunModes(t *testing.T) {
 	assert.Equal(t, rep.Modes[1].FPS, back.Modes[1].FPS)
 	parseReport(t, filepath.Join(o.Dir, HTMLFile))
 	assert.FileExists(t, filepath.Join(o.Dir, TextFile))
+}
+
+// TestPipelinedIsTuned: "pipelined" runs with the workers and threads
+// Tune chooses for the frame size, as `conveyor run` would.
+func TestPipelinedIsTuned(t *testing.T) {
+	o := options(t, "sequential,pipelined")
+	var asked [2]int
+	o.Tune = func(w, h int) (Tuned, error) {
+		asked = [2]int{w, h}
+		return Tuned{Workers: 3, Threads: 1, Note: "3 inference workers, 1 OpenCV thread (chosen)"}, nil
+	}
+	rep, err := run(t, o)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{480, 270}, asked)
+	p := rep.Result("pipelined")
+	require.NotNil(t, p)
+	assert.Equal(t, 3, p.Workers)
+	assert.Equal(t, 1, p.Threads)
+	assert.Equal(t, 3, p.Stages[2].Workers)
+	assert.Contains(t, rep.Notes, "pipelined: 3 inference workers, 1 OpenCV thread (chosen)")
+	assert.Equal(t, -1, rep.Result("sequential").Threads)
+}
+
+// TestVerdict: the report says when others' load makes the comparison
+// meaningless.
+func TestVerdict(t *testing.T) {
+	rep := &Report{Host: Host{CPUs: 2}, Modes: []*Result{{Mode: Mode{Name: "a"}, OthersCores: 0.05}, {Mode: Mode{Name: "b"}, OthersCores: 0.15}}}
+	rep.verdict()
+	assert.True(t, rep.Meaningful)
+	assert.Contains(t, rep.Verdict, "meaningful: other processes used at most 0.15 of 2 cores")
+	rep.Modes = append(rep.Modes, &Result{Mode: Mode{Name: "c"}, OthersCores: 0.9})
+	rep.verdict()
+	assert.False(t, rep.Meaningful)
+	assert.Contains(t, rep.Verdict, "NOT MEANINGFUL: other processes kept 0.90 of 2 cores busy during c")
+	rep.Modes = []*Result{{OthersCores: -1}}
+	rep.verdict()
+	assert.Contains(t, rep.Verdict, "unknown")
+}
+
+// TestChildrenCPU: a child process's CPU time counts while it runs and
+// after it has been waited for.
+func TestChildrenCPU(t *testing.T) {
+	before := childrenCPU()
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo done; sleep 30")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "done\n", line)
+	running := childrenCPU().sub(before).total()
+	assert.Greater(t, running, 50*time.Millisecond, "the running child's CPU time")
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	reaped := childrenCPU().sub(before).total()
+	assert.GreaterOrEqual(t, reaped, running, "and once it has exited")
+}
+
+// TestBaselineIsEmbedded: the Python baseline comes with the binary; the
+// copy in scripts/ is the same file.
+func TestBaselineIsEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	path, remove, err := FindScript("", dir)
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, baselineScript, data)
+	assert.True(t, bytes.HasPrefix(data, []byte("#!/usr/bin/env python3")))
+	remove()
+	assert.NoFileExists(t, path)
+	inScripts, err := os.ReadFile("../../../../scripts/baseline.py")
+	require.NoError(t, err)
+	assert.Equal(t, baselineScript, inScripts)
+	_, _, err = FindScript(filepath.Join(dir, "nope.py"), dir)
+	require.ErrorContains(t, err, "not a file")
 }
 
 func TestRunFileReplay(t *testing.T) {
