@@ -235,6 +235,13 @@ func ffmpegArgs(e Encoder, o EncoderOptions, size image.Point, fps float64, c co
 	switch e {
 	case EncoderX264:
 		a = append(a, "-preset", o.Preset.String())
+		if o.Preset == Ultrafast {
+			// ultrafast turns x264's deblocking filter off: smooth areas (a
+			// blurred face) then show 8×8 blocks, high-frequency detail
+			// that reads as a sharper face. On again, for about a sixth
+			// more encoding time (docs/BENCHMARKS.md, "Encoding").
+			a = append(a, "-deblock", "0:0")
+		}
 		if o.Tune != "" {
 			a = append(a, "-tune", o.Tune)
 		}
