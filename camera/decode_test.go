@@ -85,11 +85,26 @@ func decodeAll(t *testing.T, src pipeline.Source) (n int, size [2]int, fps float
 	}
 }
 
-// TestHardwareDecodePaths runs the two hardware paths on this machine's
-// software decoders: the Jetson pipeline with openh264dec in place of
-// nvv4l2decoder, FFmpeg's pipe with -hwaccel left out. Each reads every
-// frame, as software decoding does, repeats included.
-func TestHardwareDecodePaths(t *testing.T) {
+// TestJetsonDecodePipeline runs the pipeline conveyor builds for Jetson's
+// nvv4l2decoder with openh264dec in its place (this machine has no Jetson):
+// it reads every frame, as software decoding does, repeats included.
+func TestJetsonDecodePipeline(t *testing.T) {
+	old := jetsonDecode
+	jetsonDecode = "openh264dec ! videoconvert"
+	t.Cleanup(func() { jetsonDecode = old })
+	testDecodePath(t, DecoderNVV4L2)
+}
+
+// TestFFmpegDecodePipe runs FFmpeg's hardware decoding path (an ffmpeg
+// process handing over I420 frames) with -hwaccel left out.
+func TestFFmpegDecodePipe(t *testing.T) {
+	old := hwaccelArgs
+	hwaccelArgs = func(Decoder) []string { return nil }
+	t.Cleanup(func() { hwaccelArgs = old })
+	testDecodePath(t, DecoderCUDA)
+}
+
+func testDecodePath(t *testing.T, d Decoder) {
 	before := pipelinetest.MatCount()
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
 	ref, err := Open(clip, Options{Decoder: DecoderSoftware})
@@ -98,28 +113,20 @@ func TestHardwareDecodePaths(t *testing.T) {
 	require.NoError(t, ref.Close())
 	require.Equal(t, 56, wantN)
 
-	old, oldArgs := jetsonDecode, hwaccelArgs
-	jetsonDecode = "openh264dec ! videoconvert"
-	hwaccelArgs = func(Decoder) []string { return nil }
-	t.Cleanup(func() { jetsonDecode, hwaccelArgs = old, oldArgs })
-	for _, d := range []Decoder{DecoderNVV4L2, DecoderCUDA} {
-		t.Run(d.String(), func(t *testing.T) {
-			pretend(t, d, nil)
-			src, err := Open(clip, Options{Decoder: d, Repeat: 2})
-			require.NoError(t, err)
-			assert.Equal(t, d, src.(*capture).Decoder())
-			assert.Equal(t, 2*wantN, src.Info().Frames, "the frame count, from the container")
-			n, size, fps, mean := decodeAll(t, src)
-			require.NoError(t, src.Close())
-			assert.Equal(t, 2*wantN, n)
-			assert.Equal(t, wantSize, size)
-			assert.InDelta(t, wantFPS, fps, 0.01)
-			// The same picture, up to the YUV to BGR conversion's rounding.
-			assert.InDelta(t, wantMean.Val1, mean.Val1, 3, "blue")
-			assert.InDelta(t, wantMean.Val2, mean.Val2, 3, "green")
-			assert.InDelta(t, wantMean.Val3, mean.Val3, 3, "red")
-		})
-	}
+	pretend(t, d, nil)
+	src, err := Open(clip, Options{Decoder: d, Repeat: 2})
+	require.NoError(t, err)
+	assert.Equal(t, d, src.(*capture).Decoder())
+	assert.Equal(t, 2*wantN, src.Info().Frames, "the frame count, from the container")
+	n, size, fps, mean := decodeAll(t, src)
+	require.NoError(t, src.Close())
+	assert.Equal(t, 2*wantN, n)
+	assert.Equal(t, wantSize, size)
+	assert.InDelta(t, wantFPS, fps, 0.01)
+	// The same picture, up to the YUV to BGR conversion's rounding.
+	assert.InDelta(t, wantMean.Val1, mean.Val1, 3, "blue")
+	assert.InDelta(t, wantMean.Val2, mean.Val2, 3, "green")
+	assert.InDelta(t, wantMean.Val3, mean.Val3, 3, "red")
 	assert.Equal(t, before, pipelinetest.MatCount())
 }
 

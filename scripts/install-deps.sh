@@ -2,7 +2,9 @@
 # Installs what conveyor needs to build, run and test on Debian 12, Ubuntu
 # 22.04/24.04 or JetPack (Ubuntu 20.04/22.04 on arm64): a C++ toolchain,
 # OpenCV with its headers, FFmpeg, Xvfb (window tests), RabbitMQ (mq tests),
-# Chromium (the web page test), GStreamer's RTSP server (RTSP tests), Python's
+# Chromium (the web page test), GStreamer's RTSP server (RTSP tests) and its
+# tools and x264enc/openh264dec (the Jetson encode and decode pipelines,
+# tested with software elements), Python's
 # OpenCV (the Python baseline of `conveyor bench`), the pyrealsense2 wheel
 # that carries librealsense2.so (realsense tests), and Go when it is missing
 # or older than go.mod asks.
@@ -19,7 +21,8 @@ sudo=""
 
 apt_pkgs=(build-essential pkg-config curl ca-certificates unzip git libopencv-dev ffmpeg)
 test_pkgs=(xvfb rabbitmq-server python3-opencv python3-pip chromium libpython3.11 systemd
-  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-rtsp
+  gstreamer1.0-plugins-bad gstreamer1.0-tools)
 tests=0
 [ "${1:-}" = "--test" ] && tests=1
 [ $tests = 1 ] && apt_pkgs+=("${test_pkgs[@]}")
