@@ -173,7 +173,7 @@ func (b *built) sourceLink() pipeline.LinkOptions { return b.cfg.Link }
 func (b *built) addSources(context.Context) error {
 	b.cfg.Sources.Logf = logf
 	for i, uri := range b.cfg.Run.Sources {
-		if err := claimInput(uri, fmt.Sprintf("source %d", i)); err != nil {
+		if err := b.claimInput(uri, fmt.Sprintf("source %d", i), false); err != nil {
 			return err
 		}
 		src, err := camera.Open(uri, b.cfg.Sources)
@@ -309,7 +309,7 @@ func (b *built) addWeb(context.Context) error {
 	}
 	if b.cfg.Run.API {
 		o.OpenSource = func(_ context.Context, uri string) (pipeline.Source, pipeline.LinkOptions, error) {
-			if err := claimInput(uri, "a source added through the API"); err != nil {
+			if err := b.claimInput(uri, "a source added through the API", true); err != nil {
 				return nil, pipeline.LinkOptions{}, err
 			}
 			src, err := camera.Open(uri, b.cfg.Sources)
