@@ -269,7 +269,7 @@ func TestSummarySaysHowTheLineRuns(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "o.mp4")
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
-	stderr, err := conveyor(t, "run", "-s", clip, "--out", out, "--max-frames", "10", "--infer-workers", "0")
+	stderr, err := conveyor(t, "run", "-s", clip, "--out", out, "--max-frames", "10") // no tuning flag
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stderr, "wrote "+out+" (10 frames, libx264 ultrafast crf 23)")
 	sc := bufio.NewScanner(strings.NewReader(stderr))

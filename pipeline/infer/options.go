@@ -24,21 +24,23 @@ type Options struct {
 	// Backend runs the network: OpenCV DNN on the CPU, or TensorRT.
 	Backend Backend `yaml:"backend" usage:"inference backend: auto (TensorRT when this build and machine have it), opencv or tensorrt"`
 	// Workers is how many inference workers run, each with its own
-	// network; 0 means one.
-	Workers int `yaml:"infer-workers" usage:"inference workers, each with its own network"`
+	// network; 0 means one here, and `conveyor run` chooses it for the
+	// machine (cmd/conveyor/defaults.go).
+	Workers int `yaml:"infer-workers" usage:"inference workers, each with its own network (0 = chosen from the cores and the measured cost of inference)"`
 	// Batch is how many frames, across sources, one inference call takes
 	// (nvstreammux); 0 means one. BatchTimeout is the longest wait for a
 	// batch to fill.
 	Batch        int           `yaml:"batch" usage:"frames per inference call, across sources (nvstreammux)"`
 	BatchTimeout time.Duration `yaml:"batch-timeout" usage:"longest wait for a batch to fill"`
 	// Threads is OpenCV's thread-pool size (SetNumThreads); 0 leaves
-	// OpenCV's default (all cores).
-	Threads int `yaml:"threads" usage:"OpenCV threads (0 = OpenCV's default: all cores)"`
+	// OpenCV's default (all cores) here, and `conveyor run` chooses it for
+	// the machine (1: the line's stages already run in parallel).
+	Threads int `yaml:"threads" usage:"OpenCV threads (0 = chosen for the machine: 1, as the line's stages run in parallel)"`
 }
 
 // DefaultOptions is what `conveyor run` starts from.
 func DefaultOptions() Options {
-	return Options{Spec: "auto", Workers: 1, Batch: 1, BatchTimeout: 20 * time.Millisecond}
+	return Options{Spec: "auto", Batch: 1, BatchTimeout: 20 * time.Millisecond}
 }
 
 // Validate checks what can be checked without opening the model, naming
@@ -51,7 +53,7 @@ func (o Options) Validate() error {
 		}
 	}
 	if o.Workers < 0 || o.Workers > 64 {
-		errs = append(errs, fmt.Errorf("infer-workers: %d is out of range: want 1 to 64", o.Workers))
+		errs = append(errs, fmt.Errorf("infer-workers: %d is out of range: want 0 (chosen for the machine) to 64", o.Workers))
 	}
 	if o.Batch < 0 || o.Batch > 256 {
 		errs = append(errs, fmt.Errorf("batch: %d is out of range: want 1 to 256", o.Batch))
