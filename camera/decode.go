@@ -91,10 +91,12 @@ func ProbeDecoder(d Decoder) error {
 func probeDecoder(d Decoder) error {
 	switch d {
 	case DecoderNVV4L2:
+		// Not a Jetson: say so without asking GStreamer (gst-inspect-1.0
+		// can take seconds to scan the plugins the first time).
+		if _, err := os.Stat(tegraRelease); err != nil {
+			return errors.New("not a Jetson (no " + tegraRelease + ")")
+		}
 		if _, err := exec.LookPath("gst-inspect-1.0"); err != nil {
-			if _, err := os.Stat("/etc/nv_tegra_release"); err != nil {
-				return errors.New("not a Jetson (no /etc/nv_tegra_release)")
-			}
 			return errors.New("no gst-inspect-1.0 (install gstreamer1.0-tools)")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -116,6 +118,9 @@ func probeDecoder(d Decoder) error {
 	}
 	return nil
 }
+
+// tegraRelease is there on every Jetson (L4T).
+const tegraRelease = "/etc/nv_tegra_release"
 
 // renderNode is the first GPU render node, "" if none.
 func renderNode() string {

@@ -132,6 +132,11 @@ func ffmpegTrial(e Encoder) []string {
 }
 
 func probeJetson() error {
+	// Not a Jetson: say so without asking GStreamer (gst-inspect-1.0 can
+	// take seconds to scan the plugins the first time).
+	if _, err := os.Stat("/etc/nv_tegra_release"); err != nil {
+		return errors.New("not a Jetson (no /etc/nv_tegra_release)")
+	}
 	if _, err := exec.LookPath("gst-launch-1.0"); err != nil {
 		return errors.New("no gst-launch-1.0 (not a Jetson, or gstreamer1.0-tools missing)")
 	}
