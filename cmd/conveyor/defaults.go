@@ -36,10 +36,11 @@ type Tuning struct {
 
 // restFactor estimates what a frame costs outside inference from its
 // preprocessing: source decode, preprocess, decode, blur and encode cost
-// about 3× preprocess at 480×270 and at 1080p on the machines measured
-// (docs/BENCHMARKS.md, "Machine-derived defaults"). It only sets how many
-// workers inference gets; too many costs a network's memory each, not CPU.
-const restFactor = 3
+// 4.7× preprocess at 480×270 and 8–15× at 1080p on the machine measured
+// (docs/BENCHMARKS.md, "Machine-derived defaults"). Erring low only gives
+// inference more workers than it needs, which costs a network's memory
+// each, not CPU; erring high would starve it.
+const restFactor = 4
 
 // machineDefaults chooses what opts leaves at 0 (infer-workers, threads)
 // for this machine, and sets OpenCV's thread count:
