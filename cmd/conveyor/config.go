@@ -104,6 +104,7 @@ func defaultConfig() Config {
 		Track:    track.DefaultOptions(),
 		Depth:    depth.DefaultOptions(),
 		Blur:     post.DefaultBlurOptions(),
+		Video:    sink.VideoOptions{Encode: sink.DefaultEncoderOptions()},
 		Web:      web.DefaultOptions(),
 		AMQP:     mq.DefaultConfig(),
 	}
