@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -216,7 +217,7 @@ func (c *Context) run(ctx *C.trt_context, bufs []*buffer, current *[]int64, cp [
 // reshape sets the input shape to dims if it is not already, and reads the
 // output shapes that follow from it.
 func reshape(ctx *C.trt_context, bufs []*buffer, current *[]int64, dims []int64) error {
-	if equalDims(dims, *current) {
+	if slices.Equal(dims, *current) {
 		return nil
 	}
 	if err := setShape(ctx, bufs[0].name, dims); err != nil {

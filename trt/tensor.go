@@ -175,15 +175,3 @@ func checkShape(in TensorDesc, prof *Profile, shape []int) ([]int64, int64, erro
 	}
 	return dims, n, nil
 }
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

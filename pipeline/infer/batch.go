@@ -3,6 +3,7 @@ package infer
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
@@ -65,7 +66,7 @@ func (b *BatchInfer) ProcessBatch(ctx context.Context, fs []*pipeline.Frame) err
 	// Group consecutive frames of equal input shape, up to the engine's max.
 	for start := 0; start < len(fs); {
 		end := start + 1
-		for end < len(fs) && end-start < b.max && sameShape(fs[end].Input.Shape, fs[start].Input.Shape) {
+		for end < len(fs) && end-start < b.max && slices.Equal(fs[end].Input.Shape, fs[start].Input.Shape) {
 			end++
 		}
 		if err := b.run(ctx, fs[start:end]); err != nil {
@@ -74,18 +75,6 @@ func (b *BatchInfer) ProcessBatch(ctx context.Context, fs []*pipeline.Frame) err
 		start = end
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // run stacks the inputs of fs (all of one shape, batch 1 each) into one
