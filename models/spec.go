@@ -92,8 +92,27 @@ type Spec struct {
 	DefaultInput InputSize
 	// Landmarks is the number of landmark points per object.
 	Landmarks int
+	// Calibration tunes the small-face pass (pipeline/infer.Refine) for this
+	// model; zero values mean the model has none (min-face must be 0).
+	Calibration Calibration
 
 	newDecoder func(Spec, DecoderOptions) Decoder
+}
+
+// Calibration is what models/CALIBRATION.md measured about a model's small
+// faces, for the small-face pass (pipeline/infer.Refine).
+type Calibration struct {
+	// ProposalScore is the least score that makes a candidate a proposal: a
+	// place where a face may be, to verify at a better scale.
+	ProposalScore float32
+	// ProposalFace is the smallest face, in input pixels, for which the
+	// model gives a proposal every time (on the synthetic crowds): a frame
+	// must be run at ProposalFace / min-face of its size or more for faces
+	// of min-face pixels to be found.
+	ProposalFace float32
+	// VerifyFace is the face size, in input pixels, at which the model
+	// scores faces best: a proposal is verified on a crop scaled to it.
+	VerifyFace float32
 }
 
 // Decoder turns a network's raw outputs into objects in frame coordinates.
@@ -188,6 +207,7 @@ var specs = []Spec{
 		DefaultScore: 0.8,
 		DefaultInput: InputSize{Long: 640},
 		Landmarks:    5,
+		Calibration:  Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 40},
 		newDecoder:   newYuNetV1,
 	},
 	{
@@ -202,9 +222,10 @@ var specs = []Spec{
 		Resize:       PadRightBottom,
 		InputName:    "input",
 		Outputs:      []string{"cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32", "bbox_8", "bbox_16", "bbox_32", "kps_8", "kps_16", "kps_32"},
-		DefaultScore: 0.9,
+		DefaultScore: 0.7,
 		DefaultInput: InputSize{Long: 640},
 		Landmarks:    5,
+		Calibration:  Calibration{ProposalScore: 0.4, ProposalFace: 10, VerifyFace: 48},
 		newDecoder:   newYuNetV2,
 	},
 	{
