@@ -20,6 +20,7 @@ type Detector struct {
 	pre    *Preprocess
 	engine *OpenCV
 	dec    models.Decoder
+	refine *Refine // nil when the model's MinFace is 0
 	closed bool
 }
 
@@ -51,7 +52,13 @@ func (m *Model) NewDetector() (*Detector, error) {
 		_ = eng.Close()
 		return nil, fmt.Errorf("infer: %w", err)
 	}
-	return &Detector{model: m, pre: pre, engine: eng, dec: dec}, nil
+	ref, err := m.NewRefine()
+	if err != nil {
+		_ = pre.Close()
+		_ = eng.Close()
+		return nil, err
+	}
+	return &Detector{model: m, pre: pre, engine: eng, dec: dec, refine: ref}, nil
 }
 
 // Model is the model the detector runs.
@@ -81,6 +88,11 @@ func (d *Detector) Detect(ctx context.Context, img gocv.Mat) ([]meta.Object, err
 	if err != nil {
 		return nil, fmt.Errorf("infer: decode: %w", err)
 	}
+	if d.refine != nil {
+		if objs, err = d.refine.refine(ctx, img, outs, plan.Geometry, objs); err != nil {
+			return nil, fmt.Errorf("infer: refine: %w", err)
+		}
+	}
 	return objs, nil
 }
 
@@ -102,5 +114,5 @@ func (d *Detector) Close() error {
 		return nil
 	}
 	d.closed = true
-	return errors.Join(d.pre.Close(), d.engine.Close())
+	return errors.Join(d.pre.Close(), d.engine.Close(), d.refine.Close())
 }

@@ -87,7 +87,7 @@ func TestDetectImages(t *testing.T) {
 		{yunet22, "320", 0.6, want{1, 1}, want{22, 26}, want{0, 1}, want{1, 1}},
 		{yunet22, "320x240", 0.6, want{1, 1}, want{15, 26}, want{0, 3}, want{1, 2}},
 		{yunet23, "frame", 0.6, want{1, 1}, want{24, 25}, want{2, 2}, want{1, 1}},
-		{yunet23, "default", 0, want{1, 1}, want{23, 25}, want{0, 0}, want{1, 1}},
+		{yunet23, "default", 0, want{1, 1}, want{23, 25}, want{0, 1}, want{1, 1}}, // at the calibrated 0.7 a dog's face may pass (models/CALIBRATION.md)
 		{yunet23, "320", 0.6, want{1, 1}, want{22, 25}, want{0, 1}, want{1, 1}},
 		{yunet23, "640x640", 0.6, want{1, 1}, want{22, 25}, want{0, 2}, want{1, 1}},
 		{yunetS320, "320", 0.6, want{1, 1}, want{22, 25}, want{0, 1}, want{1, 1}},

@@ -15,6 +15,8 @@ type Model struct {
 	Info  models.ModelInfo
 	Input models.InputSize
 	Opts  models.DecoderOptions
+	// MinFace is the refine stage's min-face (0: no refine stage).
+	MinFace int
 }
 
 // Open validates the model file (models.ReadONNX: missing, empty, corrupt
@@ -56,7 +58,10 @@ func Open(o Options) (*Model, error) {
 	if _, err := spec.NewDecoder(o.Decoder); err != nil {
 		return nil, fmt.Errorf("infer: %w", err)
 	}
-	return &Model{Path: path, Spec: spec, Info: info, Input: o.Input, Opts: o.Decoder}, nil
+	if o.MinFace > 0 && spec.Calibration.ProposalFace == 0 {
+		return nil, fmt.Errorf("infer: model %s (%s) has no small-face calibration: set min-face 0", path, spec.Name)
+	}
+	return &Model{Path: path, Spec: spec, Info: info, Input: o.Input, Opts: o.Decoder, MinFace: o.MinFace}, nil
 }
 
 // NewPreprocess makes a preprocess worker.
@@ -83,6 +88,15 @@ func (m *Model) NewInfer() (*Infer, error) {
 		return nil, err
 	}
 	return NewInfer(e), nil
+}
+
+// NewRefine makes a refine worker (the small-face pass, Refine) with its
+// own OpenCV engines; nil when MinFace is 0.
+func (m *Model) NewRefine() (*Refine, error) {
+	if m.MinFace <= 0 {
+		return nil, nil
+	}
+	return NewRefine(m, m.MinFace, func() (Engine, error) { return m.NewEngine() })
 }
 
 // NewDecode makes a decode worker with its own decoder.
