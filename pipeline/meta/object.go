@@ -9,6 +9,11 @@ type Object struct {
 	Landmarks []Point `json:"landmarks,omitempty"`
 	// TrackID is a stable id given by the tracker; 0 means untracked.
 	TrackID int64 `json:"track_id,omitempty"`
+	// Held, when above 0, says the detector missed this object on this
+	// frame: the box is where the tracker predicts it, held so that a face
+	// stays blurred through a missed detection, and Held counts the frames
+	// since it was last detected (Score is 0).
+	Held int `json:"held,omitempty"`
 	// Distance is the distance from the camera in metres, from depth; 0 means
 	// unknown (no depth, or no valid depth pixel inside the box).
 	Distance float32 `json:"distance_m,omitempty"`

@@ -100,11 +100,16 @@ func (o *OSD) update(f *pipeline.Frame) float64 {
 	return o.fps[f.SourceID]
 }
 
-// Caption is the text the OSD writes above an object: "face 0.93 #4 1.42m".
+// Caption is the text the OSD writes above an object: "face 0.93 #4 1.42m",
+// or "face held 2 #4" for an object held through a missed detection.
 func Caption(obj meta.Object) string {
 	var b strings.Builder
 	b.WriteString(obj.Label)
-	fmt.Fprintf(&b, " %.2f", obj.Score)
+	if obj.Held > 0 {
+		fmt.Fprintf(&b, " held %d", obj.Held)
+	} else {
+		fmt.Fprintf(&b, " %.2f", obj.Score)
+	}
 	if obj.TrackID != 0 {
 		fmt.Fprintf(&b, " #%d", obj.TrackID)
 	}

@@ -17,11 +17,21 @@ var (
 	_ pipeline.SourceEnder = (*Tracker)(nil)
 )
 
-// Process tracks the objects of f (Update): it sets f.Objects[i].TrackID
-// and appends the frame's TrackAppeared and TrackLeft events to f.Events.
+// Process tracks the objects of f (Update): it sets f.Objects[i].TrackID,
+// adds the objects held through a missed detection (Options.BlurHold) to
+// f.Objects, and appends the frame's TrackAppeared and TrackLeft events to
+// f.Events.
+//
+// A frame that is a still picture of an image folder (the camera package
+// puts its file in f.User["path"]) is a scene of its own: the tracks of the
+// picture before it end (their TrackLeft events go on this frame) and
+// nothing is held over from another picture.
 func (t *Tracker) Process(_ context.Context, f *pipeline.Frame) error {
+	if p, ok := f.User["path"].(string); ok && p != "" {
+		f.Events = append(f.Events, t.Forget(f.SourceID)...)
+	}
 	var err error
-	f.Events, err = t.Update(f.SourceID, f.Number, f.Objects, f.Events)
+	f.Objects, f.Events, err = t.Update(f.SourceID, f.Number, f.Objects, f.Events)
 	return err
 }
 

@@ -3,6 +3,8 @@ package track
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +24,15 @@ type Options struct {
 	// a missed detection) before it is dropped with a TrackLeft event; 0
 	// means 30 (one second at 30 FPS). Use -1 for none: drop at the first miss.
 	MaxAge int `yaml:"track-max-age" usage:"frames a track may go unseen before it leaves (-1 = leave at the first miss)"`
+	// BlurHold is how many frames an object stays in the frame's objects
+	// after the detector missed it: the tracker adds it at its predicted box
+	// (grown for the uncertainty of the prediction), with Held set, so that
+	// the blur stage keeps hiding a face through a missed detection instead
+	// of showing it for a frame. Tentative tracks are held too (a face is
+	// blurred from its first detection, before it has an id); a confirmed
+	// track is held at most until it leaves (MaxAge). 0 means
+	// DefaultBlurHold; -1 turns holding off.
+	BlurHold int `yaml:"blur-hold" usage:"frames a face stays blurred at its tracked box after the detector misses it (-1 = off)"`
 	// Alpha and Beta are the alpha-beta filter's gains for position and
 	// velocity, in (0, 1]; 0 means 0.7 and 0.3: detections are precise to a
 	// few pixels, so the filter trusts them and follows changes of speed
@@ -44,6 +55,11 @@ type Options struct {
 	SourceTimeout time.Duration `yaml:"-"`
 }
 
+// DefaultBlurHold is BlurHold's default, in frames: longer than the runs
+// of missed detections measured on the sample clips (docs/BENCHMARKS.md,
+// "Blur that does not blink").
+const DefaultBlurHold = 6
+
 // DefaultOptions returns the options a zero Options stands for.
 func DefaultOptions() Options {
 	o, _ := Options{}.withDefaults()
@@ -63,6 +79,9 @@ func (o Options) Validate() error {
 	if o.MaxAge < -1 || o.MaxAge > 100000 {
 		errs = append(errs, fmt.Errorf("track-max-age: %d is out of range: want -1 to 100000", o.MaxAge))
 	}
+	if o.BlurHold < -1 || o.BlurHold > 1000 {
+		errs = append(errs, fmt.Errorf("blur-hold: %d is out of range: want -1 (off) to 1000", o.BlurHold))
+	}
 	return errors.Join(errs...)
 }
 
@@ -81,6 +100,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxAge < 0 {
 		o.MaxAge = 0
+	}
+	if o.BlurHold == 0 {
+		o.BlurHold = DefaultBlurHold
 	}
 	if o.Alpha == 0 {
 		o.Alpha = 0.7
@@ -117,6 +139,7 @@ type Tracker struct {
 	iou     []float64
 	assign  []int // detection index for each track, -1 for none
 	matched []bool
+	held    []meta.Object
 	hung    hungarian
 }
 
@@ -160,14 +183,17 @@ func (t *Tracker) Options() Options { return t.opts }
 var ErrClosed = errors.New("track: tracker closed")
 
 // Update tracks one frame of one source: it sets objs[i].TrackID for
-// objects of confirmed tracks (0 for the others) and returns evs with the
-// frame's TrackAppeared and TrackLeft events appended. number is the frame's
-// number in its source: numbers, not calls, measure time.
-func (t *Tracker) Update(sourceID int, number int64, objs []meta.Object, evs []meta.TrackEvent) ([]meta.TrackEvent, error) {
+// objects of confirmed tracks (0 for the others), appends the objects held
+// through a missed detection (Options.BlurHold; their Held is set) and
+// returns both slices, evs with the frame's TrackAppeared and TrackLeft
+// events appended. Objects held by the caller (Held > 0) are not
+// detections: they are dropped first. number is the frame's number in its
+// source: numbers, not calls, measure time.
+func (t *Tracker) Update(sourceID int, number int64, objs []meta.Object, evs []meta.TrackEvent) ([]meta.Object, []meta.TrackEvent, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return evs, ErrClosed
+		return objs, evs, ErrClosed
 	}
 	now := t.now()
 	t.sweep(now)
@@ -183,7 +209,9 @@ func (t *Tracker) Update(sourceID int, number int64, objs []meta.Object, evs []m
 	}
 	s.started = true
 	s.number = number
-	return t.step(s, number, objs, evs, dt), nil
+	objs = slices.DeleteFunc(objs, func(o meta.Object) bool { return o.Held > 0 })
+	evs = t.step(s, number, objs, evs, dt)
+	return append(objs, t.held...), evs, nil
 }
 
 // step runs one frame of one source.
@@ -235,6 +263,7 @@ func (t *Tracker) step(s *source, number int64, objs []meta.Object, evs []meta.T
 	}
 
 	// Update matched tracks, coast or drop the others.
+	t.held = t.held[:0]
 	for i := 0; i < len(s.tracks); {
 		tr := &s.tracks[i]
 		if j := t.assign[i]; j >= 0 {
@@ -253,7 +282,8 @@ func (t *Tracker) step(s *source, number int64, objs []meta.Object, evs []meta.T
 			continue
 		}
 		tr.hits = 0
-		if tr.id == 0 || number-tr.lastSeen > int64(o.MaxAge) {
+		unseen := number - tr.lastSeen
+		if (tr.id == 0 && unseen > int64(o.BlurHold)) || unseen > int64(o.MaxAge) {
 			if tr.id != 0 {
 				evs = append(evs, meta.TrackEvent{Kind: meta.TrackLeft, TrackID: tr.id, Label: tr.label, Frames: tr.seen})
 			}
@@ -271,6 +301,9 @@ func (t *Tracker) step(s *source, number int64, objs []meta.Object, evs []meta.T
 		// through an occlusion.
 		tr.cx, tr.cy, tr.w, tr.h = tr.px, tr.py, tr.pw, tr.ph
 		tr.vw, tr.vh = 0, 0
+		if unseen <= int64(o.BlurHold) {
+			t.held = append(t.held, heldObject(tr, unseen))
+		}
 		i++
 	}
 
@@ -295,6 +328,24 @@ func (t *Tracker) step(s *source, number int64, objs []meta.Object, evs []meta.T
 		ob.TrackID = tr.id
 	}
 	return evs
+}
+
+// heldObject is a track missed for unseen frames, as an object at its
+// predicted box, grown on every side by what the prediction may be off by:
+// for each frame unseen, the track's speed and 5% of its size (a face that
+// turns or changes speed while it is not detected).
+func heldObject(tr *track, unseen int64) meta.Object {
+	k := float64(unseen)
+	mx := k * (math.Abs(tr.vx) + 0.05*tr.pw)
+	my := k * (math.Abs(tr.vy) + 0.05*tr.ph)
+	w, h := tr.pw+2*mx, tr.ph+2*my
+	return meta.Object{
+		Box:     meta.Rect{X: float32(tr.px - w/2), Y: float32(tr.py - h/2), W: float32(w), H: float32(h)},
+		Label:   tr.label,
+		ClassID: tr.classID,
+		TrackID: tr.id,
+		Held:    int(unseen),
+	}
 }
 
 // update corrects a track's prediction with a measurement: the alpha-beta

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
@@ -24,7 +26,7 @@ type frame struct {
 // process runs f through the tracker as its line stage would.
 func (t *Tracker) process(f *frame) error {
 	var err error
-	f.Events, err = t.Update(f.SourceID, f.Number, f.Objects, f.Events)
+	f.Objects, f.Events, err = t.Update(f.SourceID, f.Number, f.Objects, f.Events)
 	return err
 }
 
@@ -409,6 +411,7 @@ func TestOptions(t *testing.T) {
 		{"alpha", Options{Alpha: 2}, "alpha 2"},
 		{"beta", Options{Beta: -1}, "beta -1"},
 		{"max tracks", Options{MaxTracks: -1}, "max tracks -1"},
+		{"blur hold", Options{BlurHold: -2}, "blur-hold: -2 is out of range"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,7 +423,7 @@ func TestOptions(t *testing.T) {
 			}
 			require.NoError(t, err)
 			o := tr.Options()
-			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, Alpha: 0.7, Beta: 0.3, MaxTracks: 256}, o)
+			assert.Equal(t, Options{IoU: 0.3, MinHits: 3, MaxAge: 30, BlurHold: DefaultBlurHold, Alpha: 0.7, Beta: 0.3, MaxTracks: 256}, o)
 			assert.Equal(t, DefaultOptions(), o, "DefaultOptions is what the zero value stands for")
 			require.NoError(t, tr.Close())
 			require.NoError(t, tr.Close(), "idempotent")
@@ -551,4 +554,83 @@ func TestSourcesComeAndGo(t *testing.T) {
 	t.Logf("heap %d → %d bytes over 20000 sources", before, after)
 	// A source's state is some 400 bytes: 20000 kept would be 8 MB.
 	assert.Less(t, int64(after)-int64(before), int64(256<<10), "the heap grew with the sources")
+}
+
+// TestBlurHold: a face missed by the detector for 1 to 3 frames stays in the
+// frame's objects at its predicted box (Held set, score 0, the track's id),
+// for a confirmed track and for a tentative one alike; past the hold it is
+// gone; with BlurHold -1 nothing is held.
+func TestBlurHold(t *testing.T) {
+	face := func(n int64) meta.Object {
+		return meta.Object{Box: meta.Rect{X: 100 + 4*float32(n), Y: 50, W: 40, H: 40}, Score: 0.9, Label: "face"}
+	}
+	for _, missed := range []int64{1, 2, 3} {
+		for _, from := range []int64{2, 5} { // missed from frame 2: tentative (seen twice); from 5: confirmed
+			t.Run(fmt.Sprintf("missed %d from frame %d", missed, from), func(t *testing.T) {
+				tr := newTracker(t, Options{BlurHold: 3})
+				for n := int64(0); n < from+missed+2; n++ {
+					f := &frame{Number: n}
+					gone := n >= from && n < from+missed
+					if !gone {
+						f.Objects = []meta.Object{face(n)}
+					}
+					require.NoError(t, tr.process(f))
+					require.Len(t, f.Objects, 1, "frame %d: one face, detected or held", n)
+					o := f.Objects[0]
+					if !gone {
+						assert.Zero(t, o.Held)
+						continue
+					}
+					assert.Equal(t, int(n-from+1), o.Held)
+					assert.Zero(t, o.Score)
+					if from >= 3 {
+						assert.Equal(t, int64(1), o.TrackID, "a confirmed track keeps its id")
+					} else {
+						assert.Zero(t, o.TrackID, "a tentative track has no id yet")
+					}
+					// The predicted box follows the motion (4 px a frame)
+					// and covers where the face really is.
+					truth := face(n).Box
+					assert.InDelta(t, truth.X+truth.W/2, o.Box.X+o.Box.W/2, 2, "centre x")
+					assert.GreaterOrEqual(t, o.Box.W, truth.W)
+					assert.Equal(t, float32(1), models.Hidden(truth, []meta.Rect{o.Box}, false))
+				}
+			})
+		}
+	}
+	t.Run("past the hold", func(t *testing.T) {
+		tr := newTracker(t, Options{BlurHold: 2})
+		for n := int64(0); n < 5; n++ {
+			require.NoError(t, tr.process(&frame{Number: n, Objects: []meta.Object{face(n)}}))
+		}
+		var held []int
+		for n := int64(5); n < 9; n++ {
+			f := &frame{Number: n}
+			require.NoError(t, tr.process(f))
+			held = append(held, len(f.Objects))
+		}
+		assert.Equal(t, []int{1, 1, 0, 0}, held)
+	})
+	t.Run("off", func(t *testing.T) {
+		tr := newTracker(t, Options{BlurHold: -1})
+		for n := int64(0); n < 5; n++ {
+			require.NoError(t, tr.process(&frame{Number: n, Objects: []meta.Object{face(n)}}))
+		}
+		f := &frame{Number: 5}
+		require.NoError(t, tr.process(f))
+		assert.Empty(t, f.Objects)
+	})
+	t.Run("held objects given back are not detections", func(t *testing.T) {
+		tr := newTracker(t, Options{BlurHold: 3})
+		for n := int64(0); n < 5; n++ {
+			require.NoError(t, tr.process(&frame{Number: n, Objects: []meta.Object{face(n)}}))
+		}
+		f := &frame{Number: 5}
+		require.NoError(t, tr.process(f))
+		require.Len(t, f.Objects, 1)
+		g := &frame{Number: 6, Objects: f.Objects} // a second tracker pass over the same objects
+		require.NoError(t, tr.process(g))
+		require.Len(t, g.Objects, 1)
+		assert.Equal(t, 2, g.Objects[0].Held, "still missed, not matched to its own prediction")
+	})
 }
