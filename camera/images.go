@@ -28,6 +28,29 @@ type images struct {
 	interval time.Duration
 }
 
+// isImage says whether path names a still image conveyor reads with
+// OpenCV's image reader (by its extension).
+func isImage(path string) bool { return imageExts[strings.ToLower(filepath.Ext(path))] }
+
+// openImage opens one image file as a one-frame source (a folder of one),
+// read with OpenCV's image reader like the images of a folder, so that it
+// gives the same pixels, and the same boxes, either way (FFmpeg's decoder
+// differs from it by up to 33 grey levels on a JPEG).
+func openImage(name, path string, opts Options) (pipeline.Source, error) {
+	m := gocv.IMRead(path, gocv.IMReadColor)
+	if m.Empty() {
+		m.Close()
+		return nil, fmt.Errorf("source %s: not an image OpenCV can read", name)
+	}
+	m.Close()
+	s := &images{name: name, files: []string{path}, opts: opts}
+	s.info = pipeline.SourceInfo{Name: name, Frames: max(1, opts.Repeat)}
+	if opts.Live != nil {
+		s.info.Live = *opts.Live
+	}
+	return s, nil
+}
+
 func openImages(pattern string, opts Options) (pipeline.Source, error) {
 	var files []string
 	if st, err := os.Stat(pattern); err == nil && st.IsDir() {
@@ -45,7 +68,11 @@ func openImages(pattern string, opts Options) (pipeline.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: bad pattern: %w", pattern, err)
 		}
-		files = matches
+		for _, f := range matches {
+			if st, err := os.Stat(f); err == nil && !st.IsDir() {
+				files = append(files, f)
+			}
+		}
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("source %s: no images found (looked for %s)", pattern, "jpg, png, bmp, webp, tif, ppm")

@@ -100,10 +100,11 @@ var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://`)
 // Open opens the source a URI names:
 //
 //	clip.mp4, file:///abs/clip.mp4      a video file (or anything FFmpeg reads)
-//	v4l2:///dev/video0, v4l2://0, 0     a V4L2/USB camera (?width=&height=&fps=&fourcc=MJPG)
+//	v4l2:///dev/video0, v4l2://0, 0     a V4L2/USB camera (?width=&height=&fps=&fourcc=MJPG);
+//	                                    a bare number is a camera only if no such file exists
 //	rtsp://user:pass@host/stream        an RTSP stream, reconnecting with back-off
 //	gst://nvarguscamerasrc ! … ! appsink a GStreamer capture string (CSI cameras on Jetson)
-//	dir/, dir/*.jpg                     an image folder or glob, in name order
+//	photo.jpg, dir/, dir/*.jpg          an image, an image folder or glob (name order)
 //	pattern://?width=640&height=480&fps=30&frames=300   a synthetic test pattern
 //
 // and any scheme added with Register (realsense://).
@@ -121,17 +122,10 @@ func open(uri string, opts Options) (pipeline.Source, error) {
 	}
 	m := schemeRE.FindStringSubmatch(uri)
 	if m == nil {
-		// No scheme: a device index, an image folder or glob, or a file.
-		if _, err := strconv.Atoi(uri); err == nil {
-			return openV4L2(uri, uri, opts)
-		}
-		if strings.ContainsAny(uri, "*?[") {
-			return openImages(uri, opts)
-		}
-		if st, err := os.Stat(uri); err == nil && st.IsDir() {
-			return openImages(uri, opts)
-		}
-		return openFile(uri, uri, opts)
+		// No scheme: a path, a device index or an image glob. What exists
+		// is what it is: a file named "2024" or "clip [1].mp4" is that
+		// file, not camera 2024 or a glob.
+		return openPath(uri, uri, opts)
 	}
 	scheme := strings.ToLower(m[1])
 	rest := uri[len(m[0]):]
@@ -141,11 +135,7 @@ func open(uri string, opts Options) (pipeline.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", uri, err)
 		}
-		path := u.Path
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return openImages(path, opts)
-		}
-		return openFile(uri, path, opts)
+		return openPath(uri, u.Path, opts)
 	case "v4l2":
 		return openV4L2(uri, rest, opts)
 	case "rtsp", "rtsps", "http", "https":
@@ -162,6 +152,31 @@ func open(uri string, opts Options) (pipeline.Source, error) {
 		return nil, fmt.Errorf("source %s: unknown scheme %q (known: %s)", uri, scheme, strings.Join(Schemes(), ", "))
 	}
 	return open(uri, opts)
+}
+
+// openPath opens a local path (name is what the user wrote): an existing
+// folder is an image folder, an existing image file a single image (read
+// with OpenCV's image reader, as in a folder), any other existing file a
+// video; a path that does not exist is a V4L2 device index when it is a
+// number, an image glob when it has glob characters (* ? [), and otherwise
+// a missing file.
+func openPath(name, path string, opts Options) (pipeline.Source, error) {
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return openImages(path, opts)
+		case isImage(path):
+			return openImage(name, path, opts)
+		}
+		return openFile(name, path, opts)
+	}
+	if _, err := strconv.Atoi(path); err == nil && name == path {
+		return openV4L2(name, path, opts)
+	}
+	if strings.ContainsAny(path, "*?[") {
+		return openImages(path, opts)
+	}
+	return openFile(name, path, opts)
 }
 
 // queryInt reads an integer query parameter, with a clear error naming it.
