@@ -113,6 +113,16 @@ type Calibration struct {
 	// VerifyFace is the face size, in input pixels, at which the model
 	// scores faces best: a proposal is verified on a crop scaled to it.
 	VerifyFace float32
+	// LocateFace is the size, in input pixels, a detection smaller than 3/4
+	// of it is scaled to on the canvas to place its box again (at the
+	// frame's scale a 12 px face's box is a few pixels off); 0 means
+	// VerifyFace.
+	LocateFace float32
+	// VerifyScore is the score a proposal must reach on its crop to become a
+	// detection; 0 means the detection score. Faces scaled to VerifyFace
+	// score higher than at their own size, and so do some things that are
+	// not faces: the bar is raised to match.
+	VerifyScore float32
 }
 
 // Decoder turns a network's raw outputs into objects in frame coordinates.
@@ -207,7 +217,7 @@ var specs = []Spec{
 		DefaultScore: 0.8,
 		DefaultInput: InputSize{Long: 640},
 		Landmarks:    5,
-		Calibration:  Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 40},
+		Calibration:  Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 32, LocateFace: 48},
 		newDecoder:   newYuNetV1,
 	},
 	{

@@ -53,6 +53,9 @@ func TestCalibrate(t *testing.T) {
 	if strings.Contains(which, "refine") || which == "1" {
 		calibrateRefine(t, cs)
 	}
+	if strings.Contains(which, "verify") || which == "1" {
+		calibrateVerify(t, cs)
+	}
 	if strings.Contains(which, "models") || which == "1" {
 		calibrateModels(t, cs)
 	}
@@ -73,17 +76,20 @@ func calibrateRefine(t *testing.T, cs []crowdCase) {
 	}
 	var vs []variant
 	for _, ps := range []float32{0.3, 0.4, 0.5, 0.8} {
-		for _, vf := range []float32{24, 32} {
-			vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: ps, ProposalFace: 10, VerifyFace: vf}, 0.8, 10})
+		for _, vf := range []float32{24, 32, 40} {
+			vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: ps, ProposalFace: 10, VerifyFace: vf, VerifyScore: 0.9}, 0.8, 10})
 		}
 	}
-	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 40}, 0.8, 10})
-	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 48}, 0.8, 10})
-	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 7.5, VerifyFace: 32}, 0.8, 10})
+	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 48, VerifyScore: 0.9}, 0.8, 10})
+	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 7.5, VerifyFace: 40, VerifyScore: 0.9}, 0.8, 10})
+	// The choice: proposals checked at 32 px (where the model tells faces
+	// from texture without false alarms), small detections placed at 48.
+	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 32, LocateFace: 40}, 0.8, 10})
+	vs = append(vs, variant{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 32, LocateFace: 48}, 0.8, 10})
 	if os.Getenv("CONVEYOR_CALIBRATE_QUICK") != "" {
-		vs = vs[len(vs)-3 : len(vs)-1]
+		vs = vs[len(vs)-2:]
 	}
-	fmt.Println("| model | proposal score | proposal face | verify face | score | recall | precision | TP FP FN | proposals/img | canvas Mpx/img | CPU ms/img | FN at IoU 0.3-0.5 | faces >= 90% hidden |")
+	fmt.Println("| model | proposal score | proposal face | verify face (locate face) | verify score | recall | precision | TP FP FN | proposals/img | canvas Mpx/img | CPU ms/img | FN at IoU 0.3-0.5 | faces >= 90% hidden |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, v := range vs {
 		mod, err := Open(Options{Model: asset(t, v.model), Decoder: models.DecoderOptions{ScoreThreshold: v.score}})
@@ -100,7 +106,7 @@ func calibrateRefine(t *testing.T, cs []crowdCase) {
 			sum = sum.Add(models.Match(objs, c.m.Truth, c.m.Ignore, 0.5))
 			var regions []meta.Rect
 			for _, o := range objs {
-				regions = append(regions, padded(o.Box, 0.15))
+				regions = append(regions, padded(o.Box, 0.4))
 			}
 			for _, tr := range c.m.Truth {
 				faces++
@@ -119,7 +125,11 @@ func calibrateRefine(t *testing.T, cs []crowdCase) {
 		cpu := cpuTime() - start
 		st := d.refine.Stats()
 		n := float64(len(cs))
-		fmt.Printf("| %s | %.2f | %.1f | %.0f | %.2f | %.3f | %.3f | %d %d %d | %.0f | %.2f | %.0f | %d | %.3f |\n", mod.Spec.Name, v.cal.ProposalScore, v.cal.ProposalFace, v.cal.VerifyFace, v.score,
+		locate := v.cal.LocateFace
+		if locate == 0 {
+			locate = v.cal.VerifyFace
+		}
+		fmt.Printf("| %s | %.2f | %.1f | %.0f (%.0f) | %.2f | %.3f | %.3f | %d %d %d | %.0f | %.2f | %.0f | %d | %.3f |\n", mod.Spec.Name, v.cal.ProposalScore, v.cal.ProposalFace, v.cal.VerifyFace, locate, max(v.score, v.cal.VerifyScore),
 			sum.Recall(), sum.Precision(), sum.TP, sum.FP, sum.FN, float64(st.Proposals)/n, float64(st.CanvasPixels)/n/1e6, float64(cpu.Milliseconds())/n, loc, float64(hidden)/float64(faces))
 		require.NoError(t, d.Close())
 	}
@@ -170,22 +180,24 @@ func calibrateReference(t *testing.T, cs []crowdCase) {
 			refs[i] = nmsObjects(append(a, b...), 0.3)
 		}
 		fmt.Printf("\nreference: FaceDetectorYN 1x+2x at score %.2f\n\n", refScore)
-		fmt.Println("| proposal score | verify face | min-face | reference faces | not hidden | per image (missed/ref) |")
-		fmt.Println("|---|---|---|---|---|---|")
+		fmt.Println("| proposal score | verify face (locate face) | verify score | min-face | reference faces (>= 10 px) | not hidden (>= 10 px) | not hidden (< 10 px) | per image (missed/ref) |")
+		fmt.Println("|---|---|---|---|---|---|---|---|")
 		type variant struct {
-			ps, vf float32
-			minF   int
+			ps, vf, vs, lf float32
+			minF           int
 		}
-		for _, v := range []variant{{0.3, 40, 0}, {0.3, 32, 10}, {0.3, 40, 10}, {0.4, 40, 10}} {
+		for _, v := range []variant{{0.3, 32, 0, 48, 0}, {0.3, 32, 0, 32, 10}, {0.3, 40, 0, 40, 10}, {0.3, 40, 0.9, 40, 10}, {0.3, 32, 0, 48, 10}} {
 			ps, minF := v.ps, v.minF
 			{
 				mod, err := Open(Options{Model: asset(t, yunet22), MinFace: minF})
 				require.NoError(t, err)
 				mod.Spec.Calibration.ProposalScore = ps
 				mod.Spec.Calibration.VerifyFace = v.vf
+				mod.Spec.Calibration.VerifyScore = v.vs
+				mod.Spec.Calibration.LocateFace = v.lf
 				d, err := mod.NewDetector()
 				require.NoError(t, err)
-				total, missed := 0, 0
+				total, missed, tiny := 0, 0, 0
 				var per []string
 				for i, im := range imgs {
 					objs, err := d.Detect(context.Background(), im.mat)
@@ -196,15 +208,24 @@ func calibrateReference(t *testing.T, cs []crowdCase) {
 					}
 					m := 0
 					for _, r := range refs[i] {
-						if models.Hidden(r.Box, regions, true) < 0.9 {
-							m++
+						if models.Hidden(r.Box, regions, true) >= 0.9 {
+							continue
+						}
+						m++
+						if min(r.Box.W, r.Box.H) < 10 {
+							tiny++
+						} else {
+							missed++
 						}
 					}
-					total += len(refs[i])
-					missed += m
+					for _, r := range refs[i] {
+						if min(r.Box.W, r.Box.H) >= 10 {
+							total++
+						}
+					}
 					per = append(per, fmt.Sprintf("%d/%d", m, len(refs[i])))
 				}
-				fmt.Printf("| %.2f | %.0f | %d | %d | %d | %s |\n", ps, v.vf, minF, total, missed, strings.Join(per, " "))
+				fmt.Printf("| %.2f | %.0f (%.0f) | %.2f | %d | %d | %d | %d | %s |\n", ps, v.vf, v.lf, max(v.vs, 0.8), minF, total, missed, tiny, strings.Join(per, " "))
 				require.NoError(t, d.Close())
 			}
 		}
@@ -326,7 +347,7 @@ func calibrateModels(t *testing.T, cs []crowdCase) {
 	}
 	only := os.Getenv("CONVEYOR_CALIBRATE_MODEL")
 	for _, v := range []variant{
-		{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 40}, []float32{0.6, 0.7, 0.75, 0.8, 0.85, 0.9}},
+		{yunet22, models.Calibration{ProposalScore: 0.3, ProposalFace: 10, VerifyFace: 32, LocateFace: 48}, []float32{0.6, 0.7, 0.75, 0.8, 0.85, 0.9}},
 		{yunet23, models.Calibration{ProposalScore: 0.4, ProposalFace: 10, VerifyFace: 48}, []float32{0.6, 0.7, 0.75, 0.8, 0.85, 0.9}},
 		{ultra320, models.Calibration{}, []float32{0.5, 0.6, 0.7, 0.8, 0.9}},
 		{ultra640, models.Calibration{}, []float32{0.5, 0.6, 0.7, 0.8, 0.9}},
@@ -334,7 +355,7 @@ func calibrateModels(t *testing.T, cs []crowdCase) {
 		if only != "" && !strings.Contains(v.model, only) {
 			continue
 		}
-		fmt.Printf("\n%s (proposal score %.2f, proposal face %.0f, verify face %.0f)\n\n", v.model, v.cal.ProposalScore, v.cal.ProposalFace, v.cal.VerifyFace)
+		fmt.Printf("\n%s (calibration %+v)\n\n", v.model, v.cal)
 		fmt.Println("| score | dlib P / R (min-face 0) | dlib P / R (min-face 10) | crowds P / R (min-face 10) | no-face clip: frames with a detection | head-pose clip: frames with < 2 faces | CPU ms per crowd |")
 		fmt.Println("|---|---|---|---|---|---|---|")
 		for _, sc := range v.scores {
@@ -392,6 +413,49 @@ func calibrateModels(t *testing.T, cs []crowdCase) {
 			}
 			row = append(row, fmt.Sprintf("%.0f", float64(crowdCPU.Milliseconds())))
 			fmt.Println("| " + strings.Join(row, " | ") + " |")
+		}
+	}
+}
+
+// calibrateVerify sweeps the verification canvas's face size and score:
+// precision and recall on the crowds, and frames with a detection on the
+// no-face clip (a verified proposal that is not a face).
+func calibrateVerify(t *testing.T, cs []crowdCase) {
+	noface := clipFrames(t, "media/video/gocv_small_noface.mp4")
+	defer func() {
+		for _, m := range noface {
+			m.Close()
+		}
+	}()
+	fmt.Println("| verify face | verify score | crowds P / R | TP FP FN | no-face clip: frames with a detection (best score) | canvas Mpx per crowd |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, vf := range []float32{32, 40} {
+		for _, vs := range []float32{0, 0.85, 0.9, 0.95} {
+			mod, err := Open(Options{Model: asset(t, yunet22), MinFace: 10})
+			require.NoError(t, err)
+			mod.Spec.Calibration.VerifyFace, mod.Spec.Calibration.VerifyScore = vf, vs
+			d, err := mod.NewDetector()
+			require.NoError(t, err)
+			var cc models.Counts
+			for _, c := range cs {
+				objs, err := d.Detect(context.Background(), c.img)
+				require.NoError(t, err)
+				cc = cc.Add(models.Match(objs, c.m.Truth, c.m.Ignore, 0.5))
+			}
+			px := float64(d.refine.Stats().CanvasPixels) / float64(len(cs)) / 1e6
+			fp, best := 0, float32(0)
+			for _, img := range noface {
+				objs, err := d.Detect(context.Background(), img)
+				require.NoError(t, err)
+				if len(objs) > 0 {
+					fp++
+				}
+				for _, o := range objs {
+					best = max(best, o.Score)
+				}
+			}
+			fmt.Printf("| %.0f | %.2f | %.3f / %.3f | %d %d %d | %d of %d (%.2f) | %.2f |\n", vf, max(vs, 0.8), cc.Precision(), cc.Recall(), cc.TP, cc.FP, cc.FN, fp, len(noface), best, px)
+			require.NoError(t, d.Close())
 		}
 	}
 }

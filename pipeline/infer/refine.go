@@ -118,7 +118,7 @@ func NewRefine(m *Model, minFace int, newEngine func() (Engine, error)) (*Refine
 	if r.prop, err = m.Spec.NewDecoder(po); err != nil {
 		return nil, fmt.Errorf("infer: refine: %w", err)
 	}
-	if r.verify, err = m.Spec.NewDecoder(models.DecoderOptions{ScoreThreshold: score, NMSThreshold: nms}); err != nil {
+	if r.verify, err = m.Spec.NewDecoder(models.DecoderOptions{ScoreThreshold: max(score, cal.VerifyScore), NMSThreshold: nms}); err != nil {
 		return nil, fmt.Errorf("infer: refine: %w", err)
 	}
 	if r.pass, err = newEngine(); err != nil {
@@ -197,9 +197,13 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	// Small detections are checked too: the frame's scale finds them but
 	// places their boxes poorly (a 12 px face's box is a few pixels off);
 	// where the check finds the face again, its box replaces the first.
+	locate := cal.LocateFace
+	if locate == 0 {
+		locate = cal.VerifyFace
+	}
 	var small []meta.Object
 	for _, o := range found {
-		if max(o.Box.W, o.Box.H) < cal.VerifyFace*0.75 {
+		if max(o.Box.W, o.Box.H) < locate*0.75 {
 			small = append(small, o)
 		}
 	}
@@ -216,9 +220,13 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	if !r.spec.AnySize {
 		lim = canvasLimits{fixedW: r.spec.InputW, fixedH: r.spec.InputH}
 	}
-	for _, p := range props {
+	for i, p := range props {
 		side := float64(max(p.Box.W, p.Box.H))
-		k := min(max(float64(cal.VerifyFace)/side, 1.0/8), 4)
+		to := cal.VerifyFace
+		if i >= nprops {
+			to = locate
+		}
+		k := min(max(float64(to)/side, 1.0/8), 4)
 		half := side * cropContext / 2
 		cx, cy := float64(p.Box.X+p.Box.W/2), float64(p.Box.Y+p.Box.H/2)
 		src := image.Rect(int(cx-half), int(cy-half), int(math.Ceil(cx+half)), int(math.Ceil(cy+half))).Intersect(image.Rect(0, 0, fw, fh))
@@ -255,7 +263,7 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	// A small detection found again at the better scale takes that box.
 	if len(small) > 0 && len(verified) > 0 {
 		found = slices.DeleteFunc(found, func(o meta.Object) bool {
-			if max(o.Box.W, o.Box.H) >= cal.VerifyFace*0.75 {
+			if max(o.Box.W, o.Box.H) >= locate*0.75 {
 				return false
 			}
 			for _, v := range verified {
