@@ -118,3 +118,27 @@ func TestEndSourceInALine(t *testing.T) {
 		t.Fatal("the line did not stop")
 	}
 }
+
+// TestStillPicturesAreScenesOfTheirOwn: frames that are the pictures of an
+// image folder (f.User["path"]) are unrelated: nothing is held from one
+// picture onto the next, and no track carries over.
+func TestStillPicturesAreScenesOfTheirOwn(t *testing.T) {
+	tr := newTracker(t, Options{MinHits: 1, BlurHold: 5})
+	ctx := context.Background()
+	face := []meta.Object{{Box: meta.Rect{X: 10, Y: 10, W: 30, H: 30}, Label: "face"}}
+	a := &pipeline.Frame{Number: 0, Objects: face, User: map[string]any{"path": "a.jpg"}}
+	require.NoError(t, tr.Process(ctx, a))
+	require.Len(t, a.Objects, 1)
+	assert.Equal(t, int64(1), a.Objects[0].TrackID)
+	b := &pipeline.Frame{Number: 1, User: map[string]any{"path": "b.jpg"}}
+	require.NoError(t, tr.Process(ctx, b))
+	assert.Empty(t, b.Objects, "nothing held from a.jpg onto b.jpg")
+	assert.Equal(t, []meta.TrackEvent{{Kind: meta.TrackLeft, TrackID: 1, Label: "face", Frames: 1}}, b.Events, "a.jpg's face left with it")
+	// A video's frames do carry over (the hold).
+	c := &pipeline.Frame{Number: 2, Objects: face}
+	require.NoError(t, tr.Process(ctx, c))
+	d := &pipeline.Frame{Number: 3}
+	require.NoError(t, tr.Process(ctx, d))
+	require.Len(t, d.Objects, 1)
+	assert.Equal(t, 1, d.Objects[0].Held)
+}
