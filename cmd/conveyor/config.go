@@ -51,7 +51,7 @@ type RunOptions struct {
 	Sources  []string      `yaml:"source" short:"s" category:"Sources" usage:"source URI (repeatable): file, v4l2:///dev/video0, rtsp://…, gst://… ! appsink, folder or glob, pattern://, realsense://"`
 	Duration time.Duration `yaml:"duration" usage:"stop after this long (0 = until the sources end)"`
 
-	Track bool `yaml:"track" category:"Tracking" usage:"track objects (stable ids; appeared/left events)"`
+	Track bool `yaml:"track" category:"Tracking" usage:"track objects (stable ids; appeared/left events; keeps a face blurred through a missed detection, --blur-hold)"`
 	OSD   bool `yaml:"osd" category:"Outputs" usage:"draw boxes, labels, scores and FPS on the picture"`
 
 	JSONL       string      `yaml:"jsonl" short:"e,events" category:"Outputs" usage:"write one JSON message per frame, and one when a source ends, to this file (- for stdout)"`
@@ -97,7 +97,10 @@ func (p *Progress) UnmarshalText(b []byte) error {
 // each package's defaults.
 func defaultConfig() Config {
 	return Config{
-		Run:      RunOptions{JSONLFrames: sink.AllFrames, AMQPFrames: sink.WithObjects, Progress: ProgressAuto},
+		// Tracking is on by default: it is what keeps a face blurred
+		// through a detection the detector misses (--blur-hold), and
+		// redaction is conveyor's first job. --track=false turns it off.
+		Run:      RunOptions{Track: true, JSONLFrames: sink.AllFrames, AMQPFrames: sink.WithObjects, Progress: ProgressAuto},
 		Sources:  camera.DefaultOptions(),
 		Detect:   infer.DefaultOptions(),
 		TensorRT: trt.DefaultOptions(),

@@ -32,6 +32,11 @@ type built struct {
 	model   *infer.Model
 	backend infer.Backend
 	video   *sink.Video
+	// stills is the pictures output (--out to a folder, a %s pattern or a
+	// picture file), instead of video.
+	stills *sink.Stills
+	// refine is the small-face pass's workers (their Stats for tests).
+	refine []*infer.Refine
 	// depthVideo is the colourised depth output (--depth-out), if any.
 	depthVideo *sink.Video
 	events     *sink.Messages
@@ -117,7 +122,14 @@ func (b *built) openModel(ctx context.Context) error {
 // are written to them.
 func (b *built) addOutputs(ctx context.Context, quit func()) error {
 	cfg := b.cfg
-	if cfg.Video.Path != "" {
+	if cfg.Video.Path != "" && sink.IsStillsPath(cfg.Video.Path) {
+		st, err := sink.NewStills(cfg.Video.Path)
+		if err != nil {
+			return err
+		}
+		b.stills = st
+		b.line.AddSink(st)
+	} else if cfg.Video.Path != "" {
 		o := cfg.Video
 		o.SourceFPS, o.Logf = b.sourceFPS, logf
 		v, err := sink.NewVideo(o)
@@ -246,6 +258,30 @@ func (b *built) addDetection(context.Context) error {
 		return err
 	}
 	b.line.AddStage("decode", link, dec)
+	return b.addRefine(link, workers)
+}
+
+// addRefine adds the small-face pass (--min-face) after decode, with as
+// many workers as inference has: on a frame that needs a second pass it
+// costs as much as inference. It runs OpenCV DNN on the CPU whatever the
+// backend (TensorRT geometry for its canvases is issue 14's other part).
+func (b *built) addRefine(link pipeline.LinkOptions, workers int) error {
+	if b.model.MinFace <= 0 {
+		return nil
+	}
+	procs := make([]pipeline.Processor, 0, workers)
+	for range workers {
+		r, err := b.model.NewRefine()
+		if err != nil {
+			for _, p := range procs {
+				_ = p.Close()
+			}
+			return err
+		}
+		procs = append(procs, r)
+		b.refine = append(b.refine, r)
+	}
+	b.line.AddStage("refine", link, procs...)
 	return nil
 }
 

@@ -189,6 +189,9 @@ func printSummary(w io.Writer, cfg Config, b *built, st pipeline.Stats) {
 			fmt.Fprintf(w, "conveyor: wrote %s (%d frames, %s)\n", n, files[n], v.Encoder())
 		}
 	}
+	if b.stills != nil {
+		fmt.Fprintf(w, "conveyor: wrote %d pictures to %s\n", b.stills.Written(), b.stills.Path())
+	}
 	// An output that met an error (a full disk) is not "wrote": the run's
 	// error says what happened to it.
 	if b.events != nil && cfg.Run.JSONL != "-" && b.events.Err() == nil {
@@ -271,6 +274,9 @@ func writeSummaryJSON(path string, b *built, st pipeline.Stats) error {
 	s := Summary{Model: b.model.Path, Spec: b.model.Spec.Name, Input: b.model.Input.String(), Backend: b.backend.String(), Stats: st, Warnings: b.warnings(), Tuning: b.tuning}
 	if b.video != nil {
 		s.Outputs = b.video.Files()
+	}
+	if b.stills != nil {
+		s.Outputs = map[string]int{b.stills.Path(): b.stills.Written()}
 	}
 	if b.events != nil {
 		n := b.events.Counts()
