@@ -28,6 +28,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			benchCommand(),
+			auditCommand(),
 			engineCommand(),
 			consumeCommand(),
 			devicesCommand(),
