@@ -195,13 +195,12 @@ func (s Spec) NewDecoder(o DecoderOptions) (Decoder, error) {
 	return s.newDecoder(s, o), nil
 }
 
-// The known specs. Default scores: YuNet 2022mar at 0.8. conveyor hides
-// faces, so a missed face costs more than a false alarm: at OpenCV's 0.9 the
-// tilted head in the head-pose clip is missed in 18 of 56 frames (its score
-// is 0.82-0.90 there); at 0.6 the no-face clip has false positives in 40 of
-// 166 frames (DATA.md 2a), whose best score is 0.68. 0.8 finds both faces in
-// every head-pose frame and nothing in the no-face clip (cmd/conveyor tests
-// check both). 2023mar at OpenCV's 0.9; UltraFace at its demo's 0.7.
+// The known specs. Their default scores and small-face calibrations were
+// measured (models/CALIBRATION.md): YuNet 2022mar at 0.8 (no false positive
+// on the no-face clip, both faces in every head-pose frame; OpenCV's 0.9
+// misses a tilted head), YuNet 2023mar at 0.7 (OpenCV's 0.9 sits at the top
+// of its score range and loses 39% of the dlib faces), UltraFace at its
+// demo's 0.7 with no small-face pass (it runs only at its fixed size).
 var specs = []Spec{
 	{
 		Name:         "yunet-2022mar",

@@ -156,7 +156,7 @@ func calibrateReference(t *testing.T, cs []crowdCase) {
 		imgs = append(imgs, img{rel, readImage(t, rel)})
 	}
 	defer func() {
-		for _, i := range imgs {
+		for _, i := range imgs[:7] { // the crowds are the caller's to close
 			i.mat.Close()
 		}
 	}()

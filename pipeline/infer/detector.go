@@ -89,7 +89,7 @@ func (d *Detector) Detect(ctx context.Context, img gocv.Mat) ([]meta.Object, err
 		return nil, fmt.Errorf("infer: decode: %w", err)
 	}
 	if d.refine != nil {
-		if objs, err = d.refine.refine(ctx, img, outs, plan.Geometry, objs); err != nil {
+		if objs, err = d.refine.refine(ctx, img, outs, plan.Geometry, objs, -1); err != nil {
 			return nil, fmt.Errorf("infer: refine: %w", err)
 		}
 	}

@@ -311,6 +311,9 @@ func TestBadModels(t *testing.T) {
 		{"bad threshold", func(t *testing.T) Options {
 			return Options{Model: asset(t, yunet22), Decoder: models.DecoderOptions{ScoreThreshold: 1.5}}
 		}, []string{"score threshold 1.5"}},
+		{"no small-face calibration", func(t *testing.T) Options {
+			return Options{Model: asset(t, ultra320), MinFace: 10}
+		}, []string{"version-RFB-320.onnx (ultraface) has no small-face calibration", "--min-face 0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

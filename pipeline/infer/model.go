@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/conveyor-vision/conveyor/models"
 )
@@ -17,6 +18,9 @@ type Model struct {
 	Opts  models.DecoderOptions
 	// MinFace is the refine stage's min-face (0: no refine stage).
 	MinFace int
+
+	gateOnce sync.Once
+	gate     *passGate // shared by the refine workers of this model
 }
 
 // Open validates the model file (models.ReadONNX: missing, empty, corrupt
@@ -59,7 +63,7 @@ func Open(o Options) (*Model, error) {
 		return nil, fmt.Errorf("infer: %w", err)
 	}
 	if o.MinFace > 0 && spec.Calibration.ProposalFace == 0 {
-		return nil, fmt.Errorf("infer: model %s (%s) has no small-face calibration: set min-face 0", path, spec.Name)
+		return nil, fmt.Errorf("infer: model %s (%s) has no small-face calibration (models/CALIBRATION.md): run it with --min-face 0, knowing that it misses small faces", path, spec.Name)
 	}
 	return &Model{Path: path, Spec: spec, Info: info, Input: o.Input, Opts: o.Decoder, MinFace: o.MinFace}, nil
 }
@@ -96,7 +100,15 @@ func (m *Model) NewRefine() (*Refine, error) {
 	if m.MinFace <= 0 {
 		return nil, nil
 	}
-	return NewRefine(m, m.MinFace, func() (Engine, error) { return m.NewEngine() })
+	r, err := NewRefine(m, m.MinFace, func() (Engine, error) { return m.NewEngine() })
+	if err != nil {
+		return nil, err
+	}
+	// The workers of one model share the gate that spares unchanged parts
+	// of a video the second pass (passGate).
+	m.gateOnce.Do(func() { m.gate = newPassGate() })
+	r.gate = m.gate
+	return r, nil
 }
 
 // NewDecode makes a decode worker with its own decoder.

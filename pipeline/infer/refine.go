@@ -62,6 +62,9 @@ type Refine struct {
 	pass    Engine
 	check   Engine
 	canvas  gocv.Mat
+	gray    gocv.Mat // scratch for the gate's quarter-size pictures
+	quarter gocv.Mat
+	gate    *passGate // shared by the stage's workers; nil: never gated
 	closed  bool
 
 	// Counters for tests and benchmarks: frames that needed the second
@@ -72,6 +75,9 @@ type Refine struct {
 // RefineStats counts what a Refine did.
 type RefineStats struct {
 	Frames, Passes, Proposals, Canvases int
+	// Tiles and TilesRun count the second pass's tiles on gated (video)
+	// frames, and those that ran (the others had not changed).
+	Tiles, TilesRun int
 	// CanvasPixels is the verification canvases' area, in input pixels.
 	CanvasPixels int64
 }
@@ -128,7 +134,7 @@ func NewRefine(m *Model, minFace int, newEngine func() (Engine, error)) (*Refine
 		_ = r.pass.Close()
 		return nil, err
 	}
-	r.canvas = gocv.NewMat()
+	r.canvas, r.gray, r.quarter = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	return r, nil
 }
 
@@ -146,7 +152,12 @@ func (r *Refine) Process(ctx context.Context, f *pipeline.Frame) error {
 	if f.Image.Ptr() == nil || f.Image.Empty() || f.Image.Type() != gocv.MatTypeCV8UC3 {
 		return nil
 	}
-	objs, err := r.refine(ctx, f.Image, f.Outputs, f.Geometry, f.Objects)
+	// A still picture of a folder is not a video: nothing to gate on.
+	src := f.SourceID
+	if p, ok := f.User["path"].(string); ok && p != "" {
+		src = -1
+	}
+	objs, err := r.refine(ctx, f.Image, f.Outputs, f.Geometry, f.Objects, src)
 	if err != nil {
 		return fmt.Errorf("infer: refine frame %d: %w", f.Number, err)
 	}
@@ -155,13 +166,18 @@ func (r *Refine) Process(ctx context.Context, f *pipeline.Frame) error {
 }
 
 // refine is Process on plain values: img is the frame, outs and g the frame
-// pass's raw outputs and geometry (outs may be nil), found its detections.
-func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g meta.Geometry, found []meta.Object) ([]meta.Object, error) {
+// pass's raw outputs and geometry (outs may be nil), found its detections,
+// src the frame's source when it is a video frame the gate may spare work
+// on (passGate), -1 otherwise.
+func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g meta.Geometry, found []meta.Object, src int) (objsOut []meta.Object, err error) {
 	r.stats.Frames++
 	fw, fh := img.Cols(), img.Rows()
 	cal := r.spec.Calibration
 	var props []meta.Object
 	s0 := 0.0
+	// reused are the faces of tiles the gate spared (found and checked on
+	// an earlier frame): they take part in the final merge only.
+	var reused []meta.Object
 	if len(outs) > 0 && g.FrameW == fw && g.FrameH == fh {
 		s0 = float64(min(g.ScaleX, g.ScaleY))
 		cands, err := r.prop.Decode(outs, g)
@@ -172,7 +188,9 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	}
 	// The scale at which a face of minFace frame pixels gives a proposal.
 	sp := float64(cal.ProposalFace / r.minFace)
-	if sp > s0*1.05 {
+	secondPass := sp > s0*1.05
+	var small []meta.Object
+	if secondPass {
 		r.stats.Passes++
 		fixed := !r.spec.AnySize
 		maxW, maxH, mult := maxPassSide, maxPassSide, max(r.spec.PadMultiple, 64)
@@ -182,18 +200,57 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 		// Tiles overlap by twice the largest face left to this pass: the
 		// frame pass gives proposals for faces of ProposalFace/s0 and more.
 		overlap := int(math.Ceil(2 * float64(cal.ProposalFace) / max(s0, 0.1)))
-		for _, l := range tilePass(fw, fh, sp, maxW, maxH, mult, overlap, fixed) {
+		gated := src >= 0 && r.gate != nil
+		if gated && !fixed {
+			maxW, maxH, mult = gateTiles(fw, fh, sp, overlap)
+		}
+		tiles := tilePass(fw, fh, sp, maxW, maxH, mult, overlap, fixed)
+		run := make([]bool, len(tiles))
+		for i := range run {
+			run[i] = true
+		}
+		if gated {
+			q := r.quarterOf(img)
+			run, reused = r.gate.plan(src, fw, fh, tiles, q)
+			defer func() {
+				if err != nil {
+					r.gate.release(src, run)
+					return
+				}
+				r.gate.store(src, tiles, run, q, objsOut)
+			}()
+			r.stats.Tiles += len(tiles)
+		}
+		var passFound, passProps []meta.Object
+		for i, l := range tiles {
+			if !run[i] {
+				continue
+			}
+			if gated {
+				r.stats.TilesRun++
+			}
 			cands, err := r.run(ctx, r.pass, r.prop, img, l)
 			if err != nil {
 				return nil, err
 			}
 			sure, doubtful := split(cands, r.score)
-			found = append(found, sure...)
-			props = append(props, doubtful...)
+			passFound = append(passFound, sure...)
+			passProps = append(passProps, doubtful...)
 		}
-		found = r.merge(found)
+		// The second pass sees every face up to secondPassFace input pixels
+		// better than the frame pass: the frame pass's proposals of that
+		// size are dropped (the second pass proposed those places itself,
+		// now or when a spared tile last ran), and its detections of that
+		// size give way to the second pass's where both found the face.
+		seen := append(passFound, reused...)
+		covered := func(o meta.Object) bool { return float64(max(o.Box.W, o.Box.H))*sp < secondPassFace }
+		props = slices.DeleteFunc(props, covered)
+		found = slices.DeleteFunc(found, func(o meta.Object) bool { return covered(o) && overlapsAny(o, seen, r.nms) })
+		props = append(props, passProps...)
+		small = passFound
+		found = r.merge(append(found, passFound...))
 	}
-	props = r.doubtful(props, found)
+	props = r.doubtful(props, append(found, reused...))
 	// Small detections are checked too: the frame's scale finds them but
 	// places their boxes poorly (a 12 px face's box is a few pixels off);
 	// where the check finds the face again, its box replaces the first.
@@ -201,16 +258,17 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	if locate == 0 {
 		locate = cal.VerifyFace
 	}
-	var small []meta.Object
-	for _, o := range found {
-		if max(o.Box.W, o.Box.H) < locate*0.75 {
-			small = append(small, o)
-		}
+	// The detections to place again: the second pass's (those of spared
+	// tiles were placed when they ran), or without a second pass the frame
+	// pass's; only the small ones.
+	if !secondPass {
+		small = found
 	}
+	small = slices.DeleteFunc(slices.Clone(small), func(o meta.Object) bool { return max(o.Box.W, o.Box.H) >= locate*0.75 })
 	nprops := len(props)
 	props = append(props, small...)
 	if len(props) == 0 {
-		return found, nil
+		return r.merge(append(found, reused...)), nil
 	}
 	r.stats.Proposals += nprops
 	// Crops: each proposal with context, scaled to VerifyFace.
@@ -274,21 +332,34 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 			return false
 		})
 	}
-	return r.merge(append(found, verified...)), nil
+	return r.merge(append(append(found, verified...), reused...)), nil
+}
+
+// gateTiles sizes the second pass's tiles on gated frames (input pixels,
+// multiples of 32): as many as it takes for tiles of about 640 x 480,
+// sized so that they cover the frame with the overlap and little more. A
+// 1080p frame at scale 1 is 3 x 3 tiles of 672 x 416.
+func gateTiles(fw, fh int, k float64, overlap int) (w, h, mult int) {
+	side := func(n, target int) int {
+		in := float64(n) * k
+		count := max(1, int(math.Ceil(in/float64(target))))
+		return roundUp(int(math.Ceil((in+float64(count-1)*float64(overlap)*k)/float64(count))), 32)
+	}
+	return side(fw, 640), side(fh, 480), 32
+}
+
+// quarterOf is img as grey at a quarter of its size, for the gate.
+func (r *Refine) quarterOf(img gocv.Mat) quarter {
+	gocv.CvtColor(img, &r.gray, gocv.ColorBGRToGray)
+	w, h := (img.Cols()+3)/4, (img.Rows()+3)/4
+	gocv.Resize(r.gray, &r.quarter, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+	return quarter{w: w, h: h, pix: r.quarter.ToBytes()}
 }
 
 // doubtful keeps the proposals no detection covers (a proposal inside a
 // found face is that face), best first, at most maxProposals, after NMS.
 func (r *Refine) doubtful(props, found []meta.Object) []meta.Object {
-	props = slices.DeleteFunc(props, func(p meta.Object) bool {
-		cx, cy := p.Box.X+p.Box.W/2, p.Box.Y+p.Box.H/2
-		for _, f := range found {
-			if models.IoU(p.Box, f.Box) > r.nms || (cx >= f.Box.X && cx <= f.Box.X+f.Box.W && cy >= f.Box.Y && cy <= f.Box.Y+f.Box.H) {
-				return true
-			}
-		}
-		return false
-	})
+	props = slices.DeleteFunc(props, func(p meta.Object) bool { return overlapsAny(p, found, r.nms) })
 	props = nmsObjects(props, r.nms)
 	if len(props) > maxProposals {
 		props = props[:maxProposals]
@@ -304,6 +375,22 @@ func (r *Refine) merge(objs []meta.Object) []meta.Object {
 		objs = slices.DeleteFunc(objs, func(o meta.Object) bool { return o.Box.W < r.minSize || o.Box.H < r.minSize })
 	}
 	return objs
+}
+
+// secondPassFace is the largest face, in the second pass's input pixels,
+// that it finds as well as the frame pass (YuNet's largest anchor is 256).
+const secondPassFace = 192
+
+// overlapsAny says whether o overlaps one of objs: IoU above iou, or its
+// centre inside one.
+func overlapsAny(o meta.Object, objs []meta.Object, iou float32) bool {
+	cx, cy := o.Box.X+o.Box.W/2, o.Box.Y+o.Box.H/2
+	for _, f := range objs {
+		if models.IoU(o.Box, f.Box) > iou || (cx >= f.Box.X && cx <= f.Box.X+f.Box.W && cy >= f.Box.Y && cy <= f.Box.Y+f.Box.H) {
+			return true
+		}
+	}
+	return false
 }
 
 // nmsObjects keeps the best-scored of overlapping objects (IoU above iou),
@@ -424,8 +511,10 @@ func (r *Refine) Close() error {
 	if r.check != nil {
 		errs = append(errs, r.check.Close())
 	}
-	if r.canvas.Ptr() != nil {
-		_ = r.canvas.Close()
+	for _, m := range []*gocv.Mat{&r.canvas, &r.gray, &r.quarter} {
+		if m.Ptr() != nil {
+			_ = m.Close()
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/pipeline"
+	"github.com/conveyor-vision/conveyor/pipeline/meta"
 )
 
 // crowd builds a synthetic crowd (models.BuildMosaic) from the dlib set in
@@ -129,4 +131,100 @@ func TestTilePass(t *testing.T) {
 			assert.InDelta(t, float64(c.w*c.h), area, 1)
 		})
 	}
+}
+
+// TestGateSparesUnchangedTiles runs the stages of a line (preprocess, infer,
+// decode, refine) on a "video" of 1920x1080 crowd frames: the same crowd
+// for 4 frames, then the lower right part of the picture replaced by
+// another crowd. The still frames run one tile of the second pass each (the
+// refresh) and keep every face found on the first; when part of the picture
+// changes, its tiles run and find the new faces at once.
+func TestGateSparesUnchangedTiles(t *testing.T) {
+	checkMats(t)
+	mod, err := Open(Options{Model: asset(t, yunet22), MinFace: 10})
+	require.NoError(t, err)
+	pre, err := mod.NewPreprocess()
+	require.NoError(t, err)
+	defer pre.Close()
+	inf, err := mod.NewInfer()
+	require.NoError(t, err)
+	defer inf.Close()
+	dec, err := mod.NewDecode()
+	require.NoError(t, err)
+	ref, err := mod.NewRefine()
+	require.NoError(t, err)
+	defer ref.Close()
+
+	a, ma := crowd(t, 1920, 1080, 1)
+	defer a.Close()
+	b, mb := crowd(t, 1920, 1080, 2)
+	defer b.Close()
+	// The changed picture: a's, with b's lower right quarter.
+	changed := a.Clone()
+	defer changed.Close()
+	quarter := image.Rect(960, 540, 1920, 1080)
+	src, dst := b.Region(quarter), changed.Region(quarter)
+	src.CopyTo(&dst)
+	src.Close()
+	dst.Close()
+	// The faces of the changed picture: a's outside the quarter, b's
+	// inside; faces cut by the quarter's edge are ignore boxes.
+	var truthChanged, ignoreChanged []meta.Rect
+	split := func(r models.Mosaic, in bool) {
+		for _, b := range append(append([]meta.Rect{}, r.Truth...), r.Ignore...) {
+			inside := b.X >= 960 && b.Y >= 540
+			outside := b.X+b.W <= 960 || b.Y+b.H <= 540
+			switch {
+			case !inside && !outside:
+				ignoreChanged = append(ignoreChanged, b)
+			case inside == in && slices.Contains(r.Truth, b):
+				truthChanged = append(truthChanged, b)
+			case inside == in:
+				ignoreChanged = append(ignoreChanged, b)
+			}
+		}
+	}
+	split(ma, false)
+	split(mb, true)
+
+	ctx := context.Background()
+	var first models.Counts
+	for n := int64(0); n < 6; n++ {
+		img, truth, ignore := a, ma.Truth, ma.Ignore
+		if n == 5 {
+			img, truth, ignore = changed, truthChanged, ignoreChanged
+		}
+		f := &pipeline.Frame{SourceID: 3, Number: n, Image: img.Clone()}
+		for _, p := range []pipeline.Processor{pre, inf, dec, ref} {
+			require.NoError(t, p.Process(ctx, f))
+		}
+		before := ref.Stats()
+		c := models.Match(f.Objects, truth, ignore, 0.5)
+		f.Release()
+		t.Logf("frame %d: %v; tiles run so far %d of %d", n, c, before.TilesRun, before.Tiles)
+		switch {
+		case n == 0:
+			first = c
+			assert.Equal(t, 9, before.TilesRun, "the first frame runs every tile")
+		case n < 5:
+			assert.Equal(t, 9+int(n), before.TilesRun, "a still frame runs one tile (the refresh)")
+			assert.GreaterOrEqual(t, c.Recall(), first.Recall()-0.01, "frame %d keeps what the first found", n)
+		default:
+			assert.GreaterOrEqual(t, before.TilesRun-(9+4), 4, "the changed quarter's tiles run")
+			assert.Less(t, before.TilesRun-(9+4), 9, "the unchanged ones do not")
+			assert.GreaterOrEqual(t, c.Recall(), 0.95, "the new faces are found at once")
+			assert.GreaterOrEqual(t, c.Precision(), 0.95)
+		}
+		assert.GreaterOrEqual(t, c.Recall(), 0.95, "frame %d", n)
+	}
+	// A still picture of a folder is never gated: one pass over the whole
+	// picture, no tile.
+	st := ref.Stats()
+	f := &pipeline.Frame{SourceID: 3, Number: 6, Image: a.Clone(), User: map[string]any{"path": "x.png"}}
+	for _, p := range []pipeline.Processor{pre, inf, dec, ref} {
+		require.NoError(t, p.Process(ctx, f))
+	}
+	f.Release()
+	assert.Equal(t, st.Tiles, ref.Stats().Tiles)
+	assert.Equal(t, st.Passes+1, ref.Stats().Passes)
 }

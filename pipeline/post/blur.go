@@ -78,7 +78,7 @@ type BlurOptions struct {
 	// Strength scales the effect: the Gaussian kernel is Strength × the
 	// padded box's shorter side (1 by default), pixelation uses Blocks
 	// blocks across the face.
-	Strength float32 `yaml:"-"`
+	Strength float32 `yaml:"blur-strength" usage:"Gaussian blur width as a fraction of the padded box's shorter side (1 = as wide as the box)"`
 	Blocks   int     `yaml:"-"`
 	// Color fills the face in Solid mode (black by default).
 	Color color.RGBA `yaml:"-"`
@@ -116,7 +116,7 @@ func (o BlurOptions) Validate() error {
 		return fmt.Errorf("blur-pad: %g is out of range: want 0 to 2", o.Pad)
 	}
 	if o.Mode == Gaussian && (o.Strength <= 0 || o.Strength > 4) {
-		return fmt.Errorf("blur strength %.2f: want more than 0, at most 4", o.Strength)
+		return fmt.Errorf("blur-strength: %.2f is out of range: want more than 0, at most 4", o.Strength)
 	}
 	if o.Mode == Pixelate && (o.Blocks < 1 || o.Blocks > 256) {
 		return fmt.Errorf("blur blocks %d: want 1 to 256", o.Blocks)
