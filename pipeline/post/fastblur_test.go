@@ -3,6 +3,7 @@ package post
 import (
 	"context"
 	"fmt"
+	"strings"
 	"image"
 	"image/color"
 	"testing"
@@ -239,8 +240,10 @@ func TestBlurHidesFromDetector(t *testing.T) {
 
 // BenchmarkBlur1080p times the blur stage on a 1080p frame with two faces
 // of about 250 x 330 px (issue 15), on one OpenCV thread: the direct
-// Gaussian against the fast one. ms/frame-cpu is the process's CPU time per
-// frame. go test -run '^$' -bench Blur1080p ./pipeline/post
+// Gaussian against the fast one, at the defaults (pad 0.4, strength 1) and
+// the old ones (pad 0.15, strength 0.5). ms/frame-cpu is the process's CPU
+// time per frame, the frame's copy included (the copy sub-benchmark).
+// go test -run '^$' -bench Blur1080p ./pipeline/post
 func BenchmarkBlur1080p(b *testing.B) {
 	det, err := infer.NewDetector(infer.Options{MinFace: 10})
 	require.NoError(b, err)
@@ -258,8 +261,13 @@ func BenchmarkBlur1080p(b *testing.B) {
 	o := DefaultBlurOptions()
 	work := scene.img.Clone()
 	defer work.Close()
-	for _, name := range []string{"direct", "fast"} {
+	old := BlurOptions{Mode: Gaussian, Shape: Ellipse, Pad: 0.15, Strength: 0.5}
+	for _, name := range []string{"direct", "fast", "direct-old-defaults", "fast-old-defaults"} {
 		b.Run(name, func(b *testing.B) {
+			o := o
+			if strings.HasSuffix(name, "old-defaults") {
+				o = old
+			}
 			bl, err := NewBlur(o)
 			require.NoError(b, err)
 			defer bl.Close()
@@ -268,7 +276,7 @@ func BenchmarkBlur1080p(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				scene.img.CopyTo(&work)
-				if name == "direct" {
+				if strings.HasPrefix(name, "direct") {
 					for _, ob := range scene.faces {
 						directGaussian(&work, ob.Box, o)
 					}
