@@ -3,9 +3,9 @@ package post
 import (
 	"context"
 	"fmt"
-	"strings"
 	"image"
 	"image/color"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
