@@ -97,8 +97,10 @@ func (q quarter) changed(qr image.Rectangle, old []byte) bool {
 }
 
 // plan decides which tiles of this frame run: run[i] is true for a tile
-// whose picture changed, that never ran, or whose turn it is to be
-// refreshed. It returns what the others found when they last ran.
+// whose picture changed since it last ran, that never ran, or whose turn it
+// is to be refreshed (the least recently run of the unchanged tiles that no
+// other worker is running now). It returns what the others found when they
+// last ran.
 func (g *passGate) plan(src, w, h int, tiles []layout, q quarter) (run []bool, reused []meta.Object) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -117,11 +119,13 @@ func (g *passGate) plan(src, w, h int, tiles []layout, q quarter) (run []bool, r
 	for i, l := range tiles {
 		t := &s.tiles[i]
 		qr, ok := q.region(l.pieces[0].src)
-		if t.thumb == nil || !ok || t.busy || q.changed(qr, t.thumb) {
+		if t.thumb == nil || !ok || q.changed(qr, t.thumb) {
 			run[i] = true
 			continue
 		}
-		if stalest < 0 || t.ranAt < s.tiles[stalest].ranAt {
+		// Unchanged since it last ran. A tile another worker is running
+		// now (a neighbouring frame's refresh) is not refreshed again.
+		if !t.busy && (stalest < 0 || t.ranAt < s.tiles[stalest].ranAt) {
 			stalest = i
 		}
 	}
