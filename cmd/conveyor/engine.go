@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/conveyor-vision/conveyor/models"
 	"github.com/conveyor-vision/conveyor/trt"
 )
 
@@ -30,6 +32,11 @@ another TensorRT or GPU is rebuilt automatically.`,
 				if err != nil {
 					return err
 				}
+				if c.Bool("dynamic-hw") {
+					if o.ONNX, err = dynamicHW(o); err != nil {
+						return err
+					}
+				}
 				path, err := trt.Build(c.Context, o)
 				if err != nil {
 					return err
@@ -49,12 +56,29 @@ func engineFlags() []cli.Flag {
 		&cli.StringFlag{Name: "precision", Usage: "fp32, fp16 or int8", Value: "fp32"},
 		&cli.StringFlag{Name: "calib-cache", Usage: "INT8 calibration cache (required for int8)"},
 		&cli.StringFlag{Name: "batch", Usage: "dynamic batch profile min:opt:max, e.g. 1:4:8", Value: "1:1:1"},
+		&cli.BoolFlag{Name: "dynamic-hw", Usage: "build from a copy of the model with a dynamic input height and width (for a model exported at one size that runs at any, such as YuNet 2022mar at 160x120); needs --shape"},
 		&cli.StringSliceFlag{Name: "shape", Usage: "profile for an input with dynamic H/W: name=NxCxHxW:…:… (min:opt:max)"},
 		&cli.Int64Flag{Name: "workspace", Usage: "builder workspace in MiB (0 = 1024)"},
 		&cli.StringFlag{Name: "timing-cache", Usage: "timing cache file (default: one in the cache dir)"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "engine cache (default: $XDG_CACHE_HOME/conveyor/engines)"},
 		&cli.IntFlag{Name: "device", Usage: "CUDA device index"},
 	}
+}
+
+// dynamicHW writes the copy of o.ONNX with a dynamic input height and
+// width that --dynamic-hw asks for (dynamicCopy) and returns its path.
+func dynamicHW(o trt.BuildOptions) (string, error) {
+	if len(o.Shapes) == 0 {
+		return "", errors.New("engine build: --dynamic-hw needs --shape (the input sizes the engine takes)")
+	}
+	info, err := models.ReadONNX(o.ONNX)
+	if err != nil {
+		return "", err
+	}
+	if len(info.Inputs) != 1 {
+		return "", fmt.Errorf("engine build: --dynamic-hw: %s has %d inputs, want 1", o.ONNX, len(info.Inputs))
+	}
+	return dynamicCopy(o.CacheDir, o.ONNX, info.Inputs[0].Name)
 }
 
 // buildOptions turns the flags into trt.BuildOptions and validates them

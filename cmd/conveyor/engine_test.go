@@ -25,6 +25,7 @@ func TestEngineBuild(t *testing.T) {
 		{"bad batch", []string{"engine", "build", "--onnx", onnx, "--batch", "8:4:1"}, "batch"},
 		{"int8 without calibration", []string{"engine", "build", "--onnx", onnx, "--precision", "int8"}, "calib"},
 		{"bad shape", []string{"engine", "build", "--onnx", onnx, "--shape", "input=1xAx3"}, "shape"},
+		{"dynamic-hw without shape", []string{"engine", "build", "--onnx", asset(t, "models/yunet/face_detection_yunet_2022mar.onnx"), "--dynamic-hw"}, "--dynamic-hw needs --shape"},
 	}
 	if !trt.Built {
 		cases = append(cases, struct {
@@ -40,6 +41,19 @@ func TestEngineBuild(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, oneLine(err), tc.want)
 		})
+	}
+	if !trt.Built {
+		// --dynamic-hw writes its copy before TensorRT is needed.
+		dir := t.TempDir()
+		_, err := conveyor(t, "engine", "build", "--onnx", asset(t, "models/yunet/face_detection_yunet_2022mar.onnx"), "--dynamic-hw",
+			"--shape", "input=1x3x64x64:1x3x480x640:1x3x640x640", "--cache-dir", dir)
+		require.ErrorContains(t, err, "make trt")
+		copies, err := filepath.Glob(filepath.Join(dir, "onnx", "*-dynamic-hw.onnx"))
+		require.NoError(t, err)
+		require.Len(t, copies, 1)
+		info, err := models.ReadONNX(copies[0])
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 3, -1, -1}, info.Inputs[0].Shape)
 	}
 }
 
