@@ -75,7 +75,9 @@ func KernelGeometry(p cuda.Preprocess) meta.Geometry {
 // It is a Processor and a BatchProcessor: in a batch, consecutive frames
 // whose inputs have the same size (up to the engine's MaxBatch) go
 // to the engine in one call, whatever their frame sizes. A frame without a
-// BGR8 image is skipped (pipeline.ErrSkipFrame): alone, or with its batch.
+// BGR8 image is skipped (pipeline.ErrSkipFrame): alone, or with its batch;
+// a frame too small for the model ends its source (pipeline.ErrBadSource,
+// see MinInputSide).
 //
 // The frame's Mat is read by the engine during the call only; GPUInfer
 // owns its engine: Close closes it. One goroutine at a time.
@@ -171,6 +173,11 @@ func (g *GPUInfer) view(f *pipeline.Frame) (trt.FrameView, models.Plan, error) {
 		var err error
 		if plan, err = g.spec.Plan(g.size, w, h); err != nil {
 			return trt.FrameView{}, models.Plan{}, fmt.Errorf("infer: gpu infer: frame %d: %w: %w", f.Number, err, pipeline.ErrSkipFrame)
+		}
+		if plan.InputW < MinInputSide || plan.InputH < MinInputSide {
+			// As Preprocess: the source's every frame will be as small.
+			return trt.FrameView{}, models.Plan{}, fmt.Errorf("infer: gpu infer: frame %dx%d is too small for the model: its input would be %dx%d, under %d pixels a side: %w",
+				w, h, plan.InputW, plan.InputH, MinInputSide, pipeline.ErrBadSource)
 		}
 		if len(g.plans) >= 64 { // sources rarely change size; bound the cache anyway
 			clear(g.plans)

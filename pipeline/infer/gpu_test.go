@@ -386,10 +386,19 @@ func TestGPUInferErrors(t *testing.T) {
 		assert.ErrorIs(t, g.Process(ctx, gray), pipeline.ErrSkipFrame)
 		assert.Empty(t, fe.calls, "nothing reached the engine")
 	})
+	t.Run("a frame too small for the model ends its source, as on the CPU", func(t *testing.T) {
+		g, fe := newGPUInfer(t, m, false)
+		f := &pipeline.Frame{Image: gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3), Number: 3}
+		defer f.Release()
+		err := g.Process(ctx, f)
+		assert.ErrorIs(t, err, pipeline.ErrBadSource)
+		assert.ErrorContains(t, err, "frame 64x48 is too small for the model")
+		assert.Empty(t, fe.calls, "nothing reached the engine")
+	})
 	t.Run("engine errors stop the line", func(t *testing.T) {
 		g, fe := newGPUInfer(t, m, false)
 		fe.err = trt.ErrNoCUDA
-		f := &pipeline.Frame{Image: gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3), Number: 7}
+		f := &pipeline.Frame{Image: gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC3), Number: 7}
 		defer f.Release()
 		err := g.Process(ctx, f)
 		assert.ErrorIs(t, err, trt.ErrNoCUDA)
