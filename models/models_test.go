@@ -3,6 +3,7 @@ package models
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
@@ -385,4 +386,33 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, s.Name, spec.Name)
 	assert.Equal(t, float32(0.8), spec.DefaultScore)
 	assert.ElementsMatch(t, []string{"yunet-2022mar", "yunet-2023mar", "ultraface", "ultraface-raw"}, Specs())
+}
+
+// TestUltraFaceExportsToldApart: the in-graph-decoded UltraFace and its
+// _simplified export (raw regressions) have the same outputs; they are
+// told apart by their graphs, not their file names, and forcing one spec on
+// the other is an error instead of garbage boxes.
+func TestUltraFaceExportsToldApart(t *testing.T) {
+	decoded := assetPath(t, "models/ultraface/version-RFB-320.onnx")
+	raw := assetPath(t, "models/ultraface/version-RFB-320_simplified.onnx")
+	renamed := filepath.Join(t.TempDir(), "faces.onnx")
+	b, err := os.ReadFile(raw)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(renamed, b, 0o644))
+
+	for path, want := range map[string]string{decoded: "ultraface", raw: "ultraface-raw", renamed: "ultraface-raw"} {
+		s, info, err := Identify(path)
+		require.NoError(t, err)
+		assert.Equal(t, want, s.Name, path)
+		assert.True(t, slices.IsSorted(info.Ops))
+		assert.Contains(t, info.Ops, "Conv")
+	}
+	for path, name := range map[string]string{raw: "ultraface", decoded: "ultraface-raw"} {
+		info, err := ReadONNX(path)
+		require.NoError(t, err)
+		s, err := Lookup(name)
+		require.NoError(t, err)
+		_, err = s.ForModel(info)
+		assert.ErrorIs(t, err, ErrMismatch, "%s forced on %s", name, filepath.Base(path))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -32,6 +33,8 @@ type ModelInfo struct {
 	// (a dim_param, or no value) is -1.
 	Inputs  []meta.TensorInfo
 	Outputs []meta.TensorInfo
+	// Ops are the op types of the graph's nodes, each once, sorted.
+	Ops []string
 }
 
 // OutputNames lists the outputs' names in file order.
@@ -99,6 +102,8 @@ const (
 	opsetDomain  = 1
 	opsetVersion = 2
 
+	graphNode              = 1
+	nodeOpType             = 4
 	graphInitializer       = 5
 	graphInput             = 11
 	graphOutput            = 12
@@ -172,6 +177,14 @@ func ParseONNX(b []byte) (ModelInfo, error) {
 			return nil
 		}
 		switch num {
+		case graphNode:
+			op, err := stringField(v, nodeOpType)
+			if err != nil {
+				return fmt.Errorf("node: %w", err)
+			}
+			if !slices.Contains(info.Ops, op) && len(info.Ops) < maxTensorsListed {
+				info.Ops = append(info.Ops, op)
+			}
 		case graphInitializer:
 			name, err := stringField(v, tensorName)
 			if err != nil {
@@ -212,6 +225,7 @@ func ParseONNX(b []byte) (ModelInfo, error) {
 			info.Inputs = append(info.Inputs, in)
 		}
 	}
+	slices.Sort(info.Ops)
 	if len(info.Inputs) == 0 {
 		return ModelInfo{}, fmt.Errorf("%w: graph has no input", ErrBadModel)
 	}

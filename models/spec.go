@@ -95,6 +95,13 @@ type Spec struct {
 	// Calibration tunes the small-face pass (pipeline/infer.Refine) for this
 	// model; zero values mean the model has none (min-face must be 0).
 	Calibration Calibration
+	// BoxOp, when set, tells two exports with the same outputs apart by
+	// what their graphs compute: the model must (BoxOpWanted) or must not
+	// contain a node of this op type. UltraFace's in-graph box decoding
+	// takes an Exp of the size regressions; its _simplified export has
+	// none, and decoding one as the other gives garbage boxes.
+	BoxOp       string
+	BoxOpWanted bool
 
 	newDecoder func(Spec, DecoderOptions) Decoder
 }
@@ -249,6 +256,8 @@ var specs = []Spec{
 		InputName:    "input",
 		Outputs:      []string{"scores", "boxes"},
 		DefaultScore: 0.7,
+		BoxOp:        "Exp",
+		BoxOpWanted:  true,
 		newDecoder:   newUltraFace(false),
 	},
 	{
@@ -263,6 +272,7 @@ var specs = []Spec{
 		InputName:    "input",
 		Outputs:      []string{"scores", "boxes"},
 		DefaultScore: 0.7,
+		BoxOp:        "Exp",
 		newDecoder:   newUltraFace(true),
 	},
 }
@@ -308,6 +318,12 @@ func (s Spec) Check(info ModelInfo) error {
 	}
 	if len(info.Inputs) != 1 {
 		return fmt.Errorf("model %s has %d inputs, decoder %s expects 1: %w", name, len(info.Inputs), s.Name, ErrMismatch)
+	}
+	if s.BoxOp != "" && len(info.Ops) > 0 && slices.Contains(info.Ops, s.BoxOp) != s.BoxOpWanted {
+		if s.BoxOpWanted {
+			return fmt.Errorf("model %s has raw box regressions (no %s node: decoding is not in its graph), decoder %s expects decoded boxes (try ultraface-raw): %w", name, s.BoxOp, s.Name, ErrMismatch)
+		}
+		return fmt.Errorf("model %s decodes its boxes in the graph (it has a %s node), decoder %s expects raw regressions (try ultraface): %w", name, s.BoxOp, s.Name, ErrMismatch)
 	}
 	in := info.Inputs[0]
 	if len(in.Shape) != 4 || (in.Shape[1] != 3 && in.Shape[1] != -1) {
@@ -355,9 +371,6 @@ func Identify(path string) (Spec, ModelInfo, error) {
 func identify(info ModelInfo) (Spec, error) {
 	have := info.OutputNames()
 	for _, s := range specs {
-		if s.Name == "ultraface-raw" {
-			continue
-		}
 		fits := true
 		for _, want := range s.Outputs {
 			if !slices.Contains(have, want) {
@@ -365,11 +378,8 @@ func identify(info ModelInfo) (Spec, error) {
 				break
 			}
 		}
-		if !fits {
+		if !fits || (s.BoxOp != "" && slices.Contains(info.Ops, s.BoxOp) != s.BoxOpWanted) {
 			continue
-		}
-		if s.Name == "ultraface" && strings.Contains(strings.ToLower(filepath.Base(info.Path)), "simplified") {
-			return Lookup("ultraface-raw")
 		}
 		return Lookup(s.Name)
 	}
