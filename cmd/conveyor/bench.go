@@ -17,6 +17,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
+	"github.com/conveyor-vision/conveyor/pipeline/track"
 )
 
 // benchConfig is everything `conveyor bench` needs: the options of run
@@ -27,6 +28,8 @@ type benchConfig struct {
 	Link    pipeline.LinkOptions `yaml:",inline" category:"Line"`
 	Blur    post.BlurOptions     `yaml:",inline" category:"Blur"`
 	Encode  sink.EncoderOptions  `yaml:",inline" category:"Encoding"`
+	TrackOn bool                 `yaml:"track" category:"Tracking" usage:"track objects in the Go modes, as conveyor run does by default (keeps a face blurred through a missed detection, --blur-hold)"`
+	Track   track.Options        `yaml:",inline" category:"Tracking"`
 	Bench   benchOptions         `yaml:",inline" category:"Bench"`
 }
 
@@ -50,6 +53,10 @@ func defaultBenchConfig() benchConfig {
 		Detect: infer.DefaultOptions(),
 		Blur:   post.DefaultBlurOptions(),
 		Encode: sink.DefaultEncoderOptions(),
+		// The Go modes are conveyor run's default line: small-face pass
+		// (infer's min-face) and tracking on.
+		TrackOn: true,
+		Track:   track.DefaultOptions(),
 		Bench: benchOptions{Frames: 600, Warmup: 30, Modes: "sequential,pipelined,pipelined-2",
 			Replay: bench.ReplayMemory, Rounds: 1, TimelineFrames: 30, Report: "out/bench"},
 	}
@@ -79,7 +86,7 @@ func loadBenchConfig(c *cli.Context) (benchConfig, error) {
 		return cfg, err
 	}
 	applyFlags(c, &cfg)
-	errs := []error{cfg.Detect.Validate(), cfg.Link.Validate(), cfg.Blur.Validate(), cfg.Encode.Validate()}
+	errs := []error{cfg.Detect.Validate(), cfg.Link.Validate(), cfg.Blur.Validate(), cfg.Encode.Validate(), cfg.Track.Validate()}
 	if len(cfg.Sources) != 1 {
 		errs = append(errs, fmt.Errorf("source: bench takes one video file, not %d sources", len(cfg.Sources)))
 	}
@@ -135,6 +142,7 @@ func benchAction(c *cli.Context) error {
 		Frames: o.Frames, Warmup: o.Warmup, Modes: modes,
 		Model: model, Backend: backend.String(), Threads: cfg.Detect.Threads, Tune: tune, Encode: cfg.Encode, Queue: cfg.Link.Queue,
 		Blur:           cfg.Blur,
+		Track:          trackOption(cfg),
 		Python:         bench.PythonOptions{Interpreter: o.Python, Script: o.PythonScript, Threads: o.PythonThreads},
 		Dir:            o.Report,
 		Rounds:         o.Rounds,
@@ -150,6 +158,13 @@ func benchAction(c *cli.Context) error {
 	dir := o.Report
 	fmt.Fprintf(stderr, "conveyor: wrote %s, %s and %s\n", filepath.Join(dir, bench.JSONFile), filepath.Join(dir, bench.HTMLFile), filepath.Join(dir, bench.TextFile))
 	return ctxErr(ctx)
+}
+
+func trackOption(cfg benchConfig) *track.Options {
+	if !cfg.TrackOn {
+		return nil
+	}
+	return &cfg.Track
 }
 
 // ctxErr turns an interrupted bench into an error: its figures would be of

@@ -99,6 +99,12 @@ func TestBenchCLI(t *testing.T) {
 	assert.Equal(t, 12, rep.Frames)
 	assert.Equal(t, 320, rep.InputW)
 	for _, m := range rep.Modes[:3] {
+		var names []string
+		for _, st := range m.Stages {
+			names = append(names, st.Name)
+		}
+		assert.Equal(t, []string{"source", "preprocess", "infer", "decode", "refine", "track", "blur", "sink"}, names,
+			"%s: the Go modes are conveyor run's default line (small-face pass, tracking)", m.Name)
 		assert.Equal(t, 12, m.Frames, m.Name)
 		assert.Positive(t, m.FPS, m.Name)
 		if m.Name != "sequential" {

@@ -22,6 +22,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/post"
 	"github.com/conveyor-vision/conveyor/pipeline/sink"
+	"github.com/conveyor-vision/conveyor/pipeline/track"
 )
 
 // MinFrames is the fewest measured frames a bench accepts: fewer give
@@ -66,6 +67,11 @@ type Options struct {
 	Encode sink.EncoderOptions
 	// Queue is each link's capacity in the pipelined modes (0: 2).
 	Queue int
+	// Track, when set, adds the tracker after detection in the Go modes,
+	// as conveyor run's default line has it (it keeps a face blurred
+	// through a missed detection). The small-face pass (refine) is in
+	// them when Model.MinFace > 0, with as many workers as inference.
+	Track *track.Options
 	// Blur is the blur stage; Mode NoBlur leaves the stage out.
 	Blur post.BlurOptions
 	// Python finds the baseline's interpreter and script.
@@ -449,8 +455,9 @@ func (s *stages) close() error {
 	return errors.Join(errs...)
 }
 
-// newStages makes preprocess, infer ×workers, decode, blur (unless none)
-// and the video sink: the same stage types for every Go mode.
+// newStages makes preprocess, infer ×workers, decode, refine ×workers
+// (min-face > 0), track (if set), blur (unless none) and the video sink:
+// conveyor run's line, the same stage types for every Go mode.
 func (r *runner) newStages(m Mode) (*stages, error) {
 	s := &stages{}
 	add := func(name string, ps ...pipeline.Processor) {
@@ -481,6 +488,29 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 		return nil, err
 	}
 	add("decode", dec)
+	if r.o.Model.MinFace > 0 {
+		var refs []pipeline.Processor
+		for range max(m.Workers, 1) {
+			rf, err := r.o.Model.NewRefine()
+			if err != nil {
+				for _, w := range refs {
+					_ = w.Close()
+				}
+				_ = s.close()
+				return nil, err
+			}
+			refs = append(refs, rf)
+		}
+		add("refine", refs...)
+	}
+	if r.o.Track != nil {
+		tr, err := track.New(*r.o.Track)
+		if err != nil {
+			_ = s.close()
+			return nil, err
+		}
+		add("track", tr)
+	}
 	if r.o.Blur.Mode != post.NoBlur {
 		b, err := post.NewBlur(r.o.Blur)
 		if err != nil {
