@@ -200,9 +200,7 @@ func (c *capture) open() error {
 		if reason == nil {
 			reason = err
 		}
-		decProbeMu.Lock()
-		decProbed[d] = fmt.Errorf("failed on %s: %v", c.name, reason)
-		decProbeMu.Unlock()
+		decProbes.Set(d, fmt.Errorf("failed on %s: %v", c.name, reason))
 		failed = append(failed, fmt.Sprintf("%s failed: %v", d, reason))
 	}
 	return nil

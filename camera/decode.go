@@ -1,15 +1,12 @@
 package camera
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/conveyor-vision/conveyor/pipeline/hw"
 )
 
 // Decoder names how the video of files and network streams is decoded.
@@ -68,67 +65,30 @@ func (d *Decoder) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown decoder %q: want %s", b, strings.Join(decoderNames[:], ", "))
 }
 
-var (
-	decProbeMu sync.Mutex
-	decProbed  = map[Decoder]error{}
-)
+// decProbes caches ProbeDecoder's answers, and the hardware decoders that
+// failed on a source (capture.go).
+var decProbes hw.Memo[Decoder]
 
 // ProbeDecoder says whether the machine has what d needs (nil), or what it
 // lacks. It does not decode: whether the hardware decodes a given source
 // shows when that source opens. DecoderAuto and DecoderSoftware always
 // pass.
-func ProbeDecoder(d Decoder) error {
-	decProbeMu.Lock()
-	defer decProbeMu.Unlock()
-	if err, ok := decProbed[d]; ok {
-		return err
-	}
-	err := probeDecoder(d)
-	decProbed[d] = err
-	return err
-}
+func ProbeDecoder(d Decoder) error { return decProbes.Get(d, probeDecoder) }
 
 func probeDecoder(d Decoder) error {
 	switch d {
 	case DecoderNVV4L2:
-		// Not a Jetson: say so without asking GStreamer (gst-inspect-1.0
-		// can take seconds to scan the plugins the first time).
-		if _, err := os.Stat(tegraRelease); err != nil {
-			return errors.New("not a Jetson (no " + tegraRelease + ")")
-		}
-		if _, err := exec.LookPath("gst-inspect-1.0"); err != nil {
-			return errors.New("no gst-inspect-1.0 (install gstreamer1.0-tools)")
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := exec.CommandContext(ctx, "gst-inspect-1.0", "--exists", "nvv4l2decoder").Run(); err != nil {
-			return errors.New("no GStreamer element nvv4l2decoder (not a Jetson)")
-		}
+		return hw.GstElement("nvv4l2decoder")
 	case DecoderCUDA, DecoderVAAPI:
 		if _, err := exec.LookPath("ffmpeg"); err != nil {
 			return errors.New("no ffmpeg on PATH")
 		}
 		if d == DecoderCUDA {
-			if _, err := os.Stat("/dev/nvidiactl"); err != nil {
-				return errors.New("no NVIDIA driver (/dev/nvidiactl)")
-			}
-		} else if renderNode() == "" {
-			return errors.New("no GPU render node (/dev/dri/renderD*)")
+			return hw.NVIDIADriver()
 		}
+		return hw.NoRenderNode()
 	}
 	return nil
-}
-
-// tegraRelease is there on every Jetson (L4T).
-const tegraRelease = "/etc/nv_tegra_release"
-
-// renderNode is the first GPU render node, "" if none.
-func renderNode() string {
-	m, _ := filepath.Glob("/dev/dri/renderD*")
-	if len(m) == 0 {
-		return ""
-	}
-	return m[0]
 }
 
 // decoders lists what a source tries, in order: the asked-for decoder, or

@@ -19,17 +19,12 @@ import (
 // pretend makes the probe of d pass (or fail with err) for one test.
 func pretend(t *testing.T, d Decoder, err error) {
 	t.Helper()
-	decProbeMu.Lock()
-	old, had := decProbed[d]
-	decProbed[d] = err
-	decProbeMu.Unlock()
+	old, had := decProbes.Set(d, err)
 	t.Cleanup(func() {
-		decProbeMu.Lock()
-		defer decProbeMu.Unlock()
 		if had {
-			decProbed[d] = old
+			decProbes.Set(d, old)
 		} else {
-			delete(decProbed, d)
+			decProbes.Forget(d)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/conveyor-vision/conveyor/pipeline/hw"
 	"gocv.io/x/gocv"
 )
 
@@ -45,7 +46,7 @@ var hwaccelArgs = func(d Decoder) []string {
 	case DecoderCUDA:
 		return []string{"-hwaccel", "cuda"}
 	case DecoderVAAPI:
-		return []string{"-hwaccel", "vaapi", "-hwaccel_device", renderNode()}
+		return []string{"-hwaccel", "vaapi", "-hwaccel_device", hw.RenderNode()}
 	}
 	return nil
 }

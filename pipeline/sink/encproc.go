@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/conveyor-vision/conveyor/pipeline/hw"
 	"gocv.io/x/gocv"
 )
 
@@ -223,7 +224,7 @@ const (
 func ffmpegArgs(e Encoder, o EncoderOptions, size image.Point, fps float64, c container, path string) []string {
 	a := []string{"ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error"}
 	if e == EncoderVAAPI {
-		a = append(a, "-vaapi_device", vaapiDevice())
+		a = append(a, "-vaapi_device", hw.RenderNode())
 	}
 	a = append(a, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", fmt.Sprintf("%dx%d", size.X, size.Y),
 		"-framerate", rate(fps), "-i", "pipe:0", "-an", "-c:v", e.ffmpegName())

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/conveyor-vision/conveyor/pipeline/hw"
 )
 
 // Encoders are probed once per process: a hardware encoder counts as found
@@ -21,31 +21,21 @@ import (
 // `ffmpeg -encoders`.
 
 var (
-	probeMu     sync.Mutex
-	probed      = map[Encoder]error{}
+	probes      hw.Memo[Encoder]
 	ffmpegOnce  sync.Once
 	ffmpegList  string
 	ffmpegError error
 )
 
 // probeTimeout bounds one trial encode.
-const probeTimeout = 20 * time.Second
+const probeTimeout = hw.ProbeTimeout
 
 // autoOrder is what auto tries, best first.
 var autoOrder = []Encoder{EncoderJetson, EncoderNVENC, EncoderVAAPI, EncoderX264, EncoderOpenCV}
 
 // ProbeEncoder says whether e works on this machine: nil, or why not.
 // EncoderAuto is never probed: see ChooseEncoder.
-func ProbeEncoder(e Encoder) error {
-	probeMu.Lock()
-	defer probeMu.Unlock()
-	if err, ok := probed[e]; ok {
-		return err
-	}
-	err := probe(e)
-	probed[e] = err
-	return err
-}
+func ProbeEncoder(e Encoder) error { return probes.Get(e, probe) }
 
 func probe(e Encoder) error {
 	switch e {
@@ -59,13 +49,13 @@ func probe(e Encoder) error {
 	}
 	switch e {
 	case EncoderNVENC:
-		if _, err := os.Stat("/dev/nvidiactl"); err != nil {
-			return errors.New("no NVIDIA driver (/dev/nvidiactl)")
+		if err := hw.NVIDIADriver(); err != nil {
+			return err
 		}
 		return trial(ffmpegTrial(e))
 	case EncoderVAAPI, EncoderQSV:
-		if vaapiDevice() == "" {
-			return errors.New("no GPU render node (/dev/dri/renderD*)")
+		if err := hw.NoRenderNode(); err != nil {
+			return err
 		}
 		return trial(ffmpegTrial(e))
 	case EncoderV4L2M2M:
@@ -104,20 +94,11 @@ func ffmpegHas(name string) error {
 	return fmt.Errorf("this ffmpeg has no %s", name)
 }
 
-// vaapiDevice is the first GPU render node, "" if none.
-func vaapiDevice() string {
-	m, _ := filepath.Glob("/dev/dri/renderD*")
-	if len(m) == 0 {
-		return ""
-	}
-	return m[0]
-}
-
 // ffmpegTrial encodes a few frames of a test pattern with e.
 func ffmpegTrial(e Encoder) []string {
 	a := []string{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"}
 	if e == EncoderVAAPI {
-		a = append(a, "-vaapi_device", vaapiDevice())
+		a = append(a, "-vaapi_device", hw.RenderNode())
 	}
 	a = append(a, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=0.5", "-c:v", e.ffmpegName())
 	switch e {
@@ -132,21 +113,11 @@ func ffmpegTrial(e Encoder) []string {
 }
 
 func probeJetson() error {
-	// Not a Jetson: say so without asking GStreamer (gst-inspect-1.0 can
-	// take seconds to scan the plugins the first time).
-	if _, err := os.Stat("/etc/nv_tegra_release"); err != nil {
-		return errors.New("not a Jetson (no /etc/nv_tegra_release)")
+	if err := hw.GstElement("nvv4l2h264enc"); err != nil {
+		return err
 	}
 	if _, err := exec.LookPath("gst-launch-1.0"); err != nil {
-		return errors.New("no gst-launch-1.0 (not a Jetson, or gstreamer1.0-tools missing)")
-	}
-	if _, err := exec.LookPath("gst-inspect-1.0"); err != nil {
-		return errors.New("no gst-inspect-1.0 (gstreamer1.0-tools missing)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	if err := exec.CommandContext(ctx, "gst-inspect-1.0", "--exists", "nvv4l2h264enc").Run(); err != nil {
-		return errors.New("no GStreamer element nvv4l2h264enc (not a Jetson)")
+		return errors.New("no gst-launch-1.0 (install gstreamer1.0-tools)")
 	}
 	return trial([]string{"gst-launch-1.0", "-q", "videotestsrc", "num-buffers=5", "!", "video/x-raw,width=320,height=240,format=I420",
 		"!", "nvvidconv", "!", "video/x-raw(memory:NVMM),format=I420", "!", "nvv4l2h264enc", "!", "fakesink"})
