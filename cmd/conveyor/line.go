@@ -263,15 +263,15 @@ func (b *built) addDetection(context.Context) error {
 
 // addRefine adds the small-face pass (--min-face) after decode, with as
 // many workers as inference has: on a frame that needs a second pass it
-// costs as much as inference. It runs OpenCV DNN on the CPU whatever the
-// backend (TensorRT geometry for its canvases is issue 14's other part).
+// costs as much as inference. Its engines are inference's (OpenCV DNN, or
+// TensorRT contexts whose profile covers its tiles and canvases).
 func (b *built) addRefine(link pipeline.LinkOptions, workers int) error {
 	if b.model.MinFace <= 0 {
 		return nil
 	}
 	procs := make([]pipeline.Processor, 0, workers)
 	for range workers {
-		r, err := b.model.NewRefine()
+		r, err := b.model.NewRefineWith(b.newEngine)
 		if err != nil {
 			for _, p := range procs {
 				_ = p.Close()

@@ -48,17 +48,18 @@ func tensorRTOptions(cfg Config, model *infer.Model) trt.Options {
 }
 
 // openTensorRT loads (building or reusing the cached engine) the model for
-// TensorRT at the input sizes the OpenCV backend would run it at
-// (planTensorRTInput): a model exported at one size but able to run at
+// TensorRT at the input sizes the OpenCV backend would run it at, and the
+// small-face pass's (planTensorRTInput): a model exported at one size but able to run at
 // any (YuNet 2022mar's 160x120) is first given a dynamic height and width.
 // A fixed-size model (UltraFace) makes the preprocess stage produce the
 // engine's input size, as on OpenCV.
 func openTensorRT(ctx context.Context, cfg Config, model *infer.Model) (*trt.Engine, error) {
 	o := tensorRTOptions(cfg, model)
-	in, err := planTensorRTInput(model.Spec, model.Info, model.Input, cfg.Detect.Batch, o.Shapes)
+	in, err := planTensorRTInput(model.Spec, model.Info, model.Input, cfg.Detect.Batch, o.Shapes, model.MinFace)
 	if err != nil {
 		return nil, err
 	}
+	model.EngineMaxSide = in.MaxSide
 	// With --engine the profile and the copy matter only if the plan must
 	// be rebuilt (another TensorRT or GPU).
 	if in.Profile != nil {

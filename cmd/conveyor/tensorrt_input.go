@@ -20,12 +20,17 @@ type tensorRTInput struct {
 	// Profile is the optimization profile of the input (nil: the file's
 	// own fixed shape, or the user's --shape).
 	Profile *trt.ShapeRange
+	// MaxSide is the largest input side the engine takes, for the
+	// small-face pass (infer.Model.EngineMaxSide); 0: no pass.
+	MaxSide int
 }
 
 // planTensorRTInput decides the engine's input for a model (spec and info
 // as infer.Open found them) run at size (--input-size; zero is the spec's
 // default) with up to batch frames a call (--batch), given the user's
-// --shape profiles:
+// --shape profiles and the small-face pass's min-face (its tiles and
+// canvases run on the same engine: with minFace > 0 the profile spans
+// MinInputSide to infer.MaxCanvasSide as well):
 //
 //   - a fixed-size spec (UltraFace) runs at the file's size on both
 //     backends: nothing to do;
@@ -36,15 +41,19 @@ type tensorRTInput struct {
 //   - --input-size WxH: exactly that size;
 //   - --input-size frame: refused (the largest frame is unknown: give
 //     --shape or a size).
-func planTensorRTInput(spec models.Spec, info models.ModelInfo, size models.InputSize, batch int, user trt.ShapeList) (tensorRTInput, error) {
+func planTensorRTInput(spec models.Spec, info models.ModelInfo, size models.InputSize, batch int, user trt.ShapeList, minFace int) (tensorRTInput, error) {
 	if !spec.AnySize || len(info.Inputs) != 1 || len(info.Inputs[0].Shape) != 4 {
 		return tensorRTInput{}, nil
 	}
 	in := info.Inputs[0]
 	fixedHW := in.Shape[2] > 0 && in.Shape[3] > 0
 	for _, s := range user {
-		if s.Name == in.Name {
-			return tensorRTInput{Dynamic: fixedHW}, nil
+		if s.Name == in.Name && len(s.Max) == 4 {
+			out := tensorRTInput{Dynamic: fixedHW}
+			if minFace > 0 {
+				out.MaxSide = int(min(s.Max[2], s.Max[3]))
+			}
+			return out, nil
 		}
 	}
 	if size.IsZero() {
@@ -64,11 +73,19 @@ func planTensorRTInput(spec models.Spec, info models.ModelInfo, size models.Inpu
 	case size.W > 0 && size.H > 0:
 		lo = [2]int64{up(size.H), up(size.W)}
 		opt, hi = lo, lo
-		if fixedHW && lo == [2]int64{int64(in.Shape[2]), int64(in.Shape[3])} {
+		if fixedHW && minFace <= 0 && lo == [2]int64{int64(in.Shape[2]), int64(in.Shape[3])} {
 			return tensorRTInput{}, nil // the file's own size
 		}
 	default:
 		return tensorRTInput{}, fmt.Errorf("tensorrt: bad input size %s", size)
+	}
+	var maxSide int
+	if minFace > 0 {
+		for i := range 2 {
+			lo[i] = min(lo[i], up(infer.MinInputSide))
+			hi[i] = max(hi[i], up(infer.MaxCanvasSide))
+		}
+		maxSide = int(min(hi[0], hi[1]))
 	}
 	n, c := int64(in.Shape[0]), int64(in.Shape[1])
 	if c <= 0 {
@@ -79,7 +96,7 @@ func planTensorRTInput(spec models.Spec, info models.ModelInfo, size models.Inpu
 		b := trt.BatchProfile(batch)
 		nLo, nOpt, nHi = int64(b.Min), int64(b.Opt), int64(b.Max)
 	}
-	return tensorRTInput{Dynamic: fixedHW, Profile: &trt.ShapeRange{
+	return tensorRTInput{Dynamic: fixedHW, MaxSide: maxSide, Profile: &trt.ShapeRange{
 		Name: in.Name,
 		Min:  []int64{nLo, c, lo[0], lo[1]},
 		Opt:  []int64{nOpt, c, opt[0], opt[1]},

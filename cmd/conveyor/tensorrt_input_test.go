@@ -36,31 +36,38 @@ func openModel(t *testing.T, rel, input string) *infer.Model {
 
 // TestTensorRTGeometry: on TensorRT the default model runs at the input
 // size the OpenCV backend gives it (640 on the longer side), never at the
-// 160x120 its file was exported at (issue 14).
+// 160x120 its file was exported at (issue 14), and the profile covers the
+// small-face pass's tiles and canvases (up to 1024 a side) when it is on.
 func TestTensorRTGeometry(t *testing.T) {
 	shape := func(n, h, w int64) []int64 { return []int64{n, 3, h, w} }
 	cases := []struct {
 		name, model, input string
-		batch              int
+		noRefine           bool
 		user               trt.ShapeList
 		want               tensorRTInput
 		err                string
 	}{
-		{name: "default model, default size: every input up to 640x640, best at 640x480",
+		{name: "default model, default size: 64x64 to 1024x1024 (the small-face pass), best at 640x480",
+			want: tensorRTInput{Dynamic: true, MaxSide: 1024, Profile: &trt.ShapeRange{Name: "input",
+				Min: shape(1, 64, 64), Opt: shape(1, 480, 640), Max: shape(1, 1024, 1024)}}},
+		{name: "without the small-face pass: up to 640x640", noRefine: true,
 			want: tensorRTInput{Dynamic: true, Profile: &trt.ShapeRange{Name: "input",
 				Min: shape(1, 64, 64), Opt: shape(1, 480, 640), Max: shape(1, 640, 640)}}},
 		{name: "--input-size 1280", input: "1280",
-			want: tensorRTInput{Dynamic: true, Profile: &trt.ShapeRange{Name: "input",
+			want: tensorRTInput{Dynamic: true, MaxSide: 1280, Profile: &trt.ShapeRange{Name: "input",
 				Min: shape(1, 64, 64), Opt: shape(1, 960, 1280), Max: shape(1, 1280, 1280)}}},
-		{name: "--input-size 320x240", input: "320x240",
+		{name: "--input-size 320x240 --min-face 0", input: "320x240", noRefine: true,
 			want: tensorRTInput{Dynamic: true, Profile: &trt.ShapeRange{Name: "input",
 				Min: shape(1, 240, 320), Opt: shape(1, 240, 320), Max: shape(1, 240, 320)}}},
-		{name: "--input-size 160x120 is the file's own size", input: "160x120", want: tensorRTInput{}},
+		{name: "--input-size 320x240 with the small-face pass", input: "320x240",
+			want: tensorRTInput{Dynamic: true, MaxSide: 1024, Profile: &trt.ShapeRange{Name: "input",
+				Min: shape(1, 64, 64), Opt: shape(1, 240, 320), Max: shape(1, 1024, 1024)}}},
+		{name: "--input-size 160x120 --min-face 0 is the file's own size", input: "160x120", noRefine: true, want: tensorRTInput{}},
 		{name: "--input-size frame needs --shape", input: "frame", err: "--input-size frame: the engine needs the largest input"},
 		{name: "--input-size frame with --shape", input: "frame",
 			user: trt.ShapeList{{Name: "input", Min: shape(1, 64, 64), Opt: shape(1, 1080, 1920), Max: shape(1, 1080, 1920)}},
-			want: tensorRTInput{Dynamic: true}},
-		{name: "2023mar pads to 32", model: "models/yunet/face_detection_yunet_2023mar.onnx", input: "600",
+			want: tensorRTInput{Dynamic: true, MaxSide: 1080}},
+		{name: "2023mar pads to 32", model: "models/yunet/face_detection_yunet_2023mar.onnx", input: "600", noRefine: true,
 			want: tensorRTInput{Dynamic: true, Profile: &trt.ShapeRange{Name: "input",
 				Min: shape(1, 64, 64), Opt: shape(1, 480, 608), Max: shape(1, 608, 608)}}},
 		{name: "UltraFace runs at its size on both backends", model: "models/ultraface/version-RFB-320.onnx", want: tensorRTInput{}},
@@ -68,7 +75,11 @@ func TestTensorRTGeometry(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := openModel(t, c.model, c.input)
-			got, err := planTensorRTInput(m.Spec, m.Info, m.Input, max(c.batch, 1), c.user)
+			minFace := m.MinFace
+			if c.noRefine {
+				minFace = 0
+			}
+			got, err := planTensorRTInput(m.Spec, m.Info, m.Input, 1, c.user, minFace)
 			if c.err != "" {
 				assert.ErrorContains(t, err, c.err)
 				return
@@ -81,6 +92,9 @@ func TestTensorRTGeometry(t *testing.T) {
 				_, err := trt.ResolveProfiles(in, trt.BatchProfile(1), []trt.ShapeRange{*got.Profile}, true)
 				assert.NoError(t, err)
 			}
+			if got.MaxSide > 0 {
+				assert.GreaterOrEqual(t, got.MaxSide, infer.MaxCanvasSide, "the pass's canvases fit")
+			}
 		})
 	}
 }
@@ -89,7 +103,7 @@ func TestTensorRTGeometryDynamicBatch(t *testing.T) {
 	spec, err := models.Lookup("yunet-2023mar")
 	require.NoError(t, err)
 	info := models.ModelInfo{Inputs: []meta.TensorInfo{{Name: "input", Shape: []int{-1, 3, -1, -1}}}}
-	got, err := planTensorRTInput(spec, info, models.InputSize{}, 4, nil)
+	got, err := planTensorRTInput(spec, info, models.InputSize{}, 4, nil, 0)
 	require.NoError(t, err)
 	assert.False(t, got.Dynamic, "already dynamic")
 	require.NotNil(t, got.Profile)

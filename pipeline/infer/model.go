@@ -18,6 +18,11 @@ type Model struct {
 	Opts  models.DecoderOptions
 	// MinFace is the refine stage's min-face (0: no refine stage).
 	MinFace int
+	// EngineMaxSide is the largest input side the engines of
+	// NewRefineWith take (a TensorRT profile's maximum); 0: no limit of
+	// their own (OpenCV). The small-face pass tiles and packs its inputs
+	// to fit (RefineMaxSide).
+	EngineMaxSide int
 
 	gateOnce sync.Once
 	gate     *passGate // shared by the refine workers of this model
@@ -97,10 +102,18 @@ func (m *Model) NewInfer() (*Infer, error) {
 // NewRefine makes a refine worker (the small-face pass, Refine) with its
 // own OpenCV engines; nil when MinFace is 0.
 func (m *Model) NewRefine() (*Refine, error) {
+	return m.NewRefineWith(func() (Engine, error) { return m.NewEngine() })
+}
+
+// NewRefineWith makes a refine worker whose two engines come from
+// newEngine (conveyor run gives TensorRT contexts on that backend; their
+// profile must cover RefineMaxSide(m.EngineMaxSide)); nil when MinFace is
+// 0.
+func (m *Model) NewRefineWith(newEngine func() (Engine, error)) (*Refine, error) {
 	if m.MinFace <= 0 {
 		return nil, nil
 	}
-	r, err := NewRefine(m, m.MinFace, func() (Engine, error) { return m.NewEngine() })
+	r, err := NewRefine(m, m.MinFace, newEngine)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ type Refine struct {
 	gray    gocv.Mat // scratch for the gate's quarter-size pictures
 	quarter gocv.Mat
 	gate    *passGate // shared by the stage's workers; nil: never gated
+	maxSide int       // the engines' largest input side (maxPassSide for OpenCV)
 	closed  bool
 
 	// Counters for tests and benchmarks: frames that needed the second
@@ -94,8 +95,25 @@ const maxProposals = 256
 const cropContext = 3
 
 // maxPassSide bounds the second pass's input on an any-size model: larger
-// frames are tiled (OpenCV's memory grows with the input).
+// frames are tiled (OpenCV's memory grows with the input). An engine with a
+// smaller limit (a TensorRT profile: Model.EngineMaxSide) lowers it.
 const maxPassSide = 2048
+
+// MaxCanvasSide bounds a verification canvas's sides; with engines that
+// take inputs this large on each side, the small-face pass's tiles on video
+// fit too (about 640x480 each).
+const MaxCanvasSide = 1024
+
+// RefineMaxSide is the largest input side a Refine gives its engines when
+// they take up to maxSide (0: no limit of their own): tiles of the second
+// pass and verification canvases, on any-size models. A TensorRT profile
+// whose maximum is at least this runs every input of the small-face pass.
+func RefineMaxSide(maxSide int) int {
+	if maxSide <= 0 {
+		return maxPassSide
+	}
+	return min(maxSide, maxPassSide)
+}
 
 // NewRefine makes the refine stage for the model m, at min-face minFace
 // (frame pixels; > 0), with engines from newEngine (two: one for the
@@ -118,7 +136,7 @@ func NewRefine(m *Model, minFace int, newEngine func() (Engine, error)) (*Refine
 	if nms == 0 {
 		nms = models.DefaultNMSThreshold
 	}
-	r := &Refine{spec: m.Spec, minFace: float32(minFace), score: score, nms: nms, minSize: o.MinSize}
+	r := &Refine{spec: m.Spec, minFace: float32(minFace), score: score, nms: nms, minSize: o.MinSize, maxSide: RefineMaxSide(m.EngineMaxSide)}
 	var err error
 	po := models.DecoderOptions{ScoreThreshold: min(cal.ProposalScore, score), NMSThreshold: nms}
 	if r.prop, err = m.Spec.NewDecoder(po); err != nil {
@@ -193,7 +211,7 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	if secondPass {
 		r.stats.Passes++
 		fixed := !r.spec.AnySize
-		maxW, maxH, mult := maxPassSide, maxPassSide, max(r.spec.PadMultiple, 64)
+		maxW, maxH, mult := r.maxSide, r.maxSide, max(r.spec.PadMultiple, 64)
 		if fixed {
 			maxW, maxH, mult = r.spec.InputW, r.spec.InputH, 1
 		}
@@ -203,6 +221,7 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 		gated := src >= 0 && r.gate != nil
 		if gated && !fixed {
 			maxW, maxH, mult = gateTiles(fw, fh, sp, overlap)
+			maxW, maxH = min(maxW, r.maxSide), min(maxH, r.maxSide)
 		}
 		tiles := tilePass(fw, fh, sp, maxW, maxH, mult, overlap, fixed)
 		run := make([]bool, len(tiles))
@@ -274,7 +293,7 @@ func (r *Refine) refine(ctx context.Context, img gocv.Mat, outs []meta.Tensor, g
 	// Crops: each proposal with context, scaled to VerifyFace.
 	crops := make([]piece, 0, len(props))
 	sizes := make([]image.Point, 0, len(props))
-	lim := canvasLimits{minSide: 128, maxSide: 1024, mult: max(r.spec.PadMultiple, 64)}
+	lim := canvasLimits{minSide: 128, maxSide: min(MaxCanvasSide, r.maxSide), mult: max(r.spec.PadMultiple, 64)}
 	if !r.spec.AnySize {
 		lim = canvasLimits{fixedW: r.spec.InputW, fixedH: r.spec.InputH}
 	}

@@ -228,3 +228,73 @@ func TestGateSparesUnchangedTiles(t *testing.T) {
 	assert.Equal(t, st.Tiles, ref.Stats().Tiles)
 	assert.Equal(t, st.Passes+1, ref.Stats().Passes)
 }
+
+// limitedEngine stands for a TensorRT context whose profile stops at max
+// pixels a side: it refuses larger inputs, and records the largest it ran.
+type limitedEngine struct {
+	Engine
+	max     int
+	largest int
+}
+
+func (e *limitedEngine) Infer(ctx context.Context, in meta.Tensor) ([]meta.Tensor, error) {
+	h, w := in.Shape[2], in.Shape[3]
+	e.largest = max(e.largest, h, w)
+	if h > e.max || w > e.max {
+		return nil, fmt.Errorf("input %dx%d is beyond the profile's %d", w, h, e.max)
+	}
+	return e.Engine.Infer(ctx, in)
+}
+
+// TestRefineWithinEngineLimit: with engines that take at most 640 pixels a
+// side (EngineMaxSide, a TensorRT profile), the small-face pass tiles and
+// packs its inputs to fit, on a still picture and on video, and still finds
+// the crowd's faces.
+func TestRefineWithinEngineLimit(t *testing.T) {
+	checkMats(t)
+	mod, err := Open(Options{Model: asset(t, yunet22), MinFace: 10})
+	require.NoError(t, err)
+	mod.EngineMaxSide = 640
+	var engines []*limitedEngine
+	ref, err := mod.NewRefineWith(func() (Engine, error) {
+		e, err := mod.NewEngine()
+		if err != nil {
+			return nil, err
+		}
+		l := &limitedEngine{Engine: e, max: 640}
+		engines = append(engines, l)
+		return l, nil
+	})
+	require.NoError(t, err)
+	defer ref.Close()
+	pre, err := mod.NewPreprocess()
+	require.NoError(t, err)
+	defer pre.Close()
+	inf, err := mod.NewInfer()
+	require.NoError(t, err)
+	defer inf.Close()
+	dec, err := mod.NewDecode()
+	require.NoError(t, err)
+	defer dec.Close()
+
+	ctx := context.Background()
+	for _, still := range []bool{true, false} {
+		img, m := crowd(t, 1920, 1080, 2)
+		f := &pipeline.Frame{Image: img}
+		if still {
+			f.User = map[string]any{"path": "crowd.png"} // a picture of a folder: never gated
+		}
+		for _, p := range []pipeline.Processor{pre, inf, dec, ref} {
+			require.NoError(t, p.Process(ctx, f))
+		}
+		c := models.Match(f.Objects, m.Truth, m.Ignore, 0.5)
+		t.Logf("still %v: %v", still, c)
+		assert.GreaterOrEqual(t, c.Recall(), 0.95, "still %v", still)
+		f.Release()
+	}
+	require.Len(t, engines, 2)
+	for _, e := range engines {
+		assert.Positive(t, e.largest, "both engines ran")
+		assert.LessOrEqual(t, e.largest, 640)
+	}
+}
