@@ -128,18 +128,6 @@ func sharpness(img gocv.Mat, r image.Rectangle) float64 {
 	return s * s
 }
 
-// meanAbsDiff is the mean absolute difference of two images inside r.
-func meanAbsDiff(a, b gocv.Mat, r image.Rectangle) float64 {
-	ra, rb := a.Region(r), b.Region(r)
-	defer ra.Close()
-	defer rb.Close()
-	d := gocv.NewMat()
-	defer d.Close()
-	gocv.AbsDiff(ra, rb, &d)
-	m := d.Mean()
-	return (m.Val1 + m.Val2 + m.Val3) / 3
-}
-
 func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	clip := asset(t, "media/video/head-pose-face-detection-female-and-male.mp4")
 	dir := t.TempDir()
@@ -179,7 +167,7 @@ func TestRunBlursEveryFaceAndKeepsEveryFrame(t *testing.T) {
 	// Away from the faces the picture is the input up to encoding noise: a
 	// strip at the bottom of the frame, below both faces.
 	for i := range got {
-		assert.Less(t, meanAbsDiff(in[i], got[i], image.Rect(0, 230, 480, 270)), 4.0, "frame %d", i)
+		assert.Less(t, pipelinetest.MeanAbsDiff(in[i], got[i], image.Rect(0, 230, 480, 270)), 4.0, "frame %d", i)
 	}
 	var s Summary
 	data, err := os.ReadFile(filepath.Join(dir, "s.json"))

@@ -62,6 +62,29 @@ func TestRefineFindsSmallFaces(t *testing.T) {
 	assert.Equal(t, 2, refined.refine.Stats().Passes, "large frames need the second pass")
 }
 
+// refineStages makes the stages of a line up to refine for mod, with the
+// refine stage's engines from newEngine (nil: OpenCV's), closed when the
+// test ends.
+func refineStages(t *testing.T, mod *Model, newEngine func() (Engine, error)) (*Preprocess, *Infer, *Decode, *Refine) {
+	t.Helper()
+	p, err := mod.NewPreprocess()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	i, err := mod.NewInfer()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = i.Close() })
+	d, err := mod.NewDecode()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = d.Close() })
+	if newEngine == nil {
+		newEngine = func() (Engine, error) { return mod.NewEngine() }
+	}
+	r, err := mod.NewRefineWith(newEngine)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return p, i, d, r
+}
+
 // TestRefineStage runs Refine as a stage after Decode on a small frame:
 // no second pass (the frame pass saw it at full size), and the stage keeps
 // the frame pass's detections.
@@ -69,17 +92,7 @@ func TestRefineStage(t *testing.T) {
 	checkMats(t)
 	mod, err := Open(Options{Model: asset(t, yunet22), MinFace: 10})
 	require.NoError(t, err)
-	pre, err := mod.NewPreprocess()
-	require.NoError(t, err)
-	defer pre.Close()
-	inf, err := mod.NewInfer()
-	require.NoError(t, err)
-	defer inf.Close()
-	dec, err := mod.NewDecode()
-	require.NoError(t, err)
-	ref, err := mod.NewRefine()
-	require.NoError(t, err)
-	defer ref.Close()
+	pre, inf, dec, ref := refineStages(t, mod, nil)
 
 	img := readImage(t, "media/images/gocv_face.jpg")
 	f := &pipeline.Frame{Image: img}
@@ -143,17 +156,7 @@ func TestGateSparesUnchangedTiles(t *testing.T) {
 	checkMats(t)
 	mod, err := Open(Options{Model: asset(t, yunet22), MinFace: 10})
 	require.NoError(t, err)
-	pre, err := mod.NewPreprocess()
-	require.NoError(t, err)
-	defer pre.Close()
-	inf, err := mod.NewInfer()
-	require.NoError(t, err)
-	defer inf.Close()
-	dec, err := mod.NewDecode()
-	require.NoError(t, err)
-	ref, err := mod.NewRefine()
-	require.NoError(t, err)
-	defer ref.Close()
+	pre, inf, dec, ref := refineStages(t, mod, nil)
 
 	a, ma := crowd(t, 1920, 1080, 1)
 	defer a.Close()
@@ -256,7 +259,7 @@ func TestRefineWithinEngineLimit(t *testing.T) {
 	require.NoError(t, err)
 	mod.EngineMaxSide = 640
 	var engines []*limitedEngine
-	ref, err := mod.NewRefineWith(func() (Engine, error) {
+	pre, inf, dec, ref := refineStages(t, mod, func() (Engine, error) {
 		e, err := mod.NewEngine()
 		if err != nil {
 			return nil, err
@@ -265,17 +268,6 @@ func TestRefineWithinEngineLimit(t *testing.T) {
 		engines = append(engines, l)
 		return l, nil
 	})
-	require.NoError(t, err)
-	defer ref.Close()
-	pre, err := mod.NewPreprocess()
-	require.NoError(t, err)
-	defer pre.Close()
-	inf, err := mod.NewInfer()
-	require.NoError(t, err)
-	defer inf.Close()
-	dec, err := mod.NewDecode()
-	require.NoError(t, err)
-	defer dec.Close()
 
 	ctx := context.Background()
 	for _, still := range []bool{true, false} {

@@ -5,12 +5,14 @@ package pipelinetest
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+	"gocv.io/x/gocv"
 )
 
 // VerifyMain runs the package's tests, then fails the run if a goroutine is
@@ -54,4 +56,17 @@ func RSSKiB(tb testing.TB) int {
 	}
 	tb.Fatal("no VmRSS in /proc/self/status")
 	return 0
+}
+
+// MeanAbsDiff is the mean absolute difference of images a and b inside r,
+// in grey levels averaged over their three channels.
+func MeanAbsDiff(a, b gocv.Mat, r image.Rectangle) float64 {
+	ra, rb := a.Region(r), b.Region(r)
+	defer ra.Close()
+	defer rb.Close()
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(ra, rb, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3) / 3
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/conveyor-vision/conveyor/pipeline"
 	"github.com/conveyor-vision/conveyor/pipeline/infer"
 	"github.com/conveyor-vision/conveyor/pipeline/meta"
+	"github.com/conveyor-vision/conveyor/pipeline/pipelinetest"
 )
 
 // directGaussian is the blur as it was before the fast one: one Gaussian
@@ -106,19 +107,6 @@ func detailEnergy(img gocv.Mat, face meta.Rect) float64 {
 	return sq.Mean().Val1
 }
 
-// meanAbsDiff is the mean absolute difference of a and b inside r, in grey
-// levels over the three channels.
-func meanAbsDiff(a, b gocv.Mat, r image.Rectangle) float64 {
-	ra, rb := a.Region(r), b.Region(r)
-	defer ra.Close()
-	defer rb.Close()
-	d := gocv.NewMat()
-	defer d.Close()
-	gocv.AbsDiff(ra, rb, &d)
-	m := d.Mean()
-	return (m.Val1 + m.Val2 + m.Val3) / 3
-}
-
 // inner is the middle of a face box (the ellipse's inside, away from its
 // edge, where the two blurs may differ by how they treat the region's
 // border).
@@ -183,9 +171,9 @@ func TestFastBlurAsStrong(t *testing.T) {
 					r := inner(f.Box)
 					e0, ed, ef := detailEnergy(s.img, f.Box), detailEnergy(direct, f.Box), detailEnergy(fast, f.Box)
 					t.Logf("face %d (%.0fx%.0f): detail energy sharp %.2f, direct %.3f (%.2f%%), fast %.3f (%.2f%%); %.2f grey levels apart",
-						i, f.Box.W, f.Box.H, e0, ed, 100*ed/e0, ef, 100*ef/e0, meanAbsDiff(direct, fast, r))
+						i, f.Box.W, f.Box.H, e0, ed, 100*ed/e0, ef, 100*ef/e0, pipelinetest.MeanAbsDiff(direct, fast, r))
 					assert.LessOrEqual(t, ef, 1.25*ed+0.05, "face %d keeps more detail than the direct blur left", i)
-					assert.Less(t, meanAbsDiff(direct, fast, r), 4.0, "face %d: the fast blur is not the same blur", i)
+					assert.Less(t, pipelinetest.MeanAbsDiff(direct, fast, r), 4.0, "face %d: the fast blur is not the same blur", i)
 				}
 			})
 		}
