@@ -36,8 +36,9 @@ type auditConfig struct {
 type auditOptions struct {
 	// RefModel is the reference detector's model ("": the line's).
 	RefModel string `yaml:"reference-model" usage:"the reference pass's ONNX model (default: the line's model)"`
-	// RefScale runs the reference on the frame enlarged this many times.
-	RefScale float64 `yaml:"reference-scale" usage:"the reference pass runs the detector on the frame enlarged this many times"`
+	// RefScale runs the reference on the frame enlarged this many times,
+	// as well as at its own size.
+	RefScale float64 `yaml:"reference-scale" usage:"the reference pass runs the detector on the frame at its size and enlarged this many times"`
 	// RefScore is the reference's score threshold (0: the model's).
 	RefScore float32 `yaml:"reference-score" usage:"the reference pass's score threshold (0 = the model's calibrated default)"`
 	// Out is the folder for the report and the frames with a miss.
@@ -75,8 +76,9 @@ func auditCommand() *cli.Command {
 		Name:  "audit",
 		Usage: "count the faces the line leaves unblurred: a slower reference pass checks every frame",
 		Description: `Runs the line as conveyor run does (same options, same outputs) and, on
-every frame, a reference pass: the detector on the frame enlarged
---reference-scale times (or another --reference-model). A face the
+every frame, a reference pass: the detector on the frame at its size and
+enlarged --reference-scale times, merged (or another --reference-model at
+the same two scales). A face the
 reference finds that the line's blur does not cover (90% of its box) is a
 miss. audit.jsonl in --audit-out has one line per frame; every frame with
 a miss is written there as a picture, the missed faces framed in red; the
@@ -192,7 +194,7 @@ func auditAction(c *cli.Context) error {
 	stderr := c.App.ErrWriter
 	printSummary(stderr, cfg.Config, b, b.line.Stats())
 	sum := a.summary()
-	fmt.Fprintf(stderr, "conveyor: audit: %d frames, %d faces found by the reference (%s at %gx, score %.2f), %d not blurred (%.2f%%) in %d frames, %d flicker frames; report %s\n",
+	fmt.Fprintf(stderr, "conveyor: audit: %d frames, %d faces found by the reference (%s at 1x and %gx, score %.2f), %d not blurred (%.2f%%) in %d frames, %d flicker frames; report %s\n",
 		sum.Frames, sum.ReferenceFaces, shortPath(sum.ReferenceModel), sum.ReferenceScale, sum.ReferenceScore, sum.Missed, 100*sum.MissedFraction,
 		sum.FramesWithMiss, sum.FlickerFrames, report.Name())
 	if err := errors.Join(a.err, writeJSON(filepath.Join(cfg.Audit.Out, "summary.json"), sum)); err != nil && runErr == nil {
@@ -242,23 +244,68 @@ func newReference(cfg auditConfig) (*reference, error) {
 	return &reference{det: det, scale: cfg.Audit.RefScale, score: score, path: m.Path, big: gocv.NewMat()}, nil
 }
 
-// faces runs the reference on img and returns its faces in img's pixels.
+// faces runs the reference on img at its own size and enlarged r.scale
+// times (the issue's reference: YuNet at 1x and 2x) and returns their
+// faces in img's pixels, merged (NMS at IoU 0.3). Both scales are needed:
+// enlarged, small faces come within the model's reach and large ones leave
+// it (a 1080p frame's 300 px face is 600 px at 2x, beyond YuNet's largest
+// anchors).
 func (r *reference) faces(img gocv.Mat) ([]meta.Object, error) {
-	in := img
-	if r.scale != 1 {
-		gocv.Resize(img, &r.big, image.Pt(int(float64(img.Cols())*r.scale+0.5), int(float64(img.Rows())*r.scale+0.5)), 0, 0, gocv.InterpolationLinear)
-		in = r.big
-	}
-	objs, err := r.det.Detect(context.Background(), in)
+	objs, err := r.det.Detect(context.Background(), img)
 	if err != nil {
 		return nil, err
 	}
-	k := float32(r.scale)
-	for i := range objs {
-		b := objs[i].Box
-		objs[i].Box = meta.Rect{X: b.X / k, Y: b.Y / k, W: b.W / k, H: b.H / k}
+	if r.scale != 1 {
+		gocv.Resize(img, &r.big, image.Pt(int(float64(img.Cols())*r.scale+0.5), int(float64(img.Rows())*r.scale+0.5)), 0, 0, gocv.InterpolationLinear)
+		more, err := r.det.Detect(context.Background(), r.big)
+		if err != nil {
+			return nil, err
+		}
+		k := float32(r.scale)
+		for _, o := range more {
+			b := o.Box
+			o.Box = meta.Rect{X: b.X / k, Y: b.Y / k, W: b.W / k, H: b.H / k}
+			objs = append(objs, o)
+		}
 	}
-	return objs, nil
+	if len(objs) < 2 {
+		return objs, nil
+	}
+	boxes := make([]meta.Rect, len(objs))
+	scores := make([]float32, len(objs))
+	for i, o := range objs {
+		boxes[i], scores[i] = o.Box, o.Score
+	}
+	keep := models.NMS(boxes, scores, referenceNMS, nil)
+	out := make([]meta.Object, 0, len(keep))
+	for _, k := range keep {
+		if !insideLarger(objs[k].Box, objs, keep) {
+			out = append(out, objs[k])
+		}
+	}
+	return out, nil
+}
+
+// referenceNMS merges the reference's two scales: a face found at both is
+// one face.
+const referenceNMS = 0.3
+
+// insideLarger says whether b lies mostly (70%) inside a larger kept box:
+// enlarged, a large face's eyes or mouth can score as a face of their own;
+// no face is inside another.
+func insideLarger(b meta.Rect, objs []meta.Object, keep []int) bool {
+	for _, k := range keep {
+		o := objs[k].Box
+		if o.W*o.H <= b.W*b.H {
+			continue
+		}
+		iw := min(b.X+b.W, o.X+o.W) - max(b.X, o.X)
+		ih := min(b.Y+b.H, o.Y+o.H) - max(b.Y, o.Y)
+		if iw > 0 && ih > 0 && iw*ih >= 0.7*b.W*b.H {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *reference) close() {

@@ -190,3 +190,33 @@ func TestDefaultsFindSmallFaces(t *testing.T) {
 	assert.GreaterOrEqual(t, c.Recall(), 0.95)
 	assert.GreaterOrEqual(t, c.Precision(), 0.95)
 }
+
+// TestAuditReferenceSeesLargeFaces: the reference runs at the frame's size
+// as well as enlarged. On a 1080p picture of the two people the faces are
+// about 300x400 px, 600x800 at 2x: beyond YuNet's reach there, so a 2x
+// reference alone counted one face of two; both are counted, and found
+// blurred.
+func TestAuditReferenceSeesLargeFaces(t *testing.T) {
+	vc, err := gocv.VideoCaptureFile(asset(t, "media/video/head-pose-face-detection-female-and-male.mp4"))
+	require.NoError(t, err)
+	frame := gocv.NewMat()
+	for range 11 {
+		require.True(t, vc.Read(&frame))
+	}
+	require.NoError(t, vc.Close())
+	big := gocv.NewMat()
+	gocv.Resize(frame, &big, image.Pt(1920, 1080), 0, 0, gocv.InterpolationLinear)
+	pic := filepath.Join(t.TempDir(), "two-1080p.png")
+	require.True(t, gocv.IMWrite(pic, big))
+	require.NoError(t, frame.Close())
+	require.NoError(t, big.Close())
+
+	dir := t.TempDir()
+	stderr, err := conveyor(t, "audit", "--source", pic, "--audit-out", dir, "--progress", "never")
+	require.NoError(t, err, stderr)
+	s, frames := readAudit(t, dir)
+	require.Len(t, frames, 1)
+	assert.Equal(t, 2, s.ReferenceFaces, "both large faces")
+	assert.Zero(t, s.Missed)
+	assert.Contains(t, stderr, "at 1x and 2x")
+}
