@@ -153,6 +153,26 @@ func IoU(a, b meta.Rect) float32 {
 	return iouCorners(&ca, &cb)
 }
 
+// NMSObjects runs NMS over objects: it keeps the best-scored of objects
+// whose boxes overlap by more than iou, best first (objs itself when it
+// has fewer than two).
+func NMSObjects(objs []meta.Object, iou float32) []meta.Object {
+	if len(objs) < 2 {
+		return objs
+	}
+	boxes := make([]meta.Rect, len(objs))
+	scores := make([]float32, len(objs))
+	for i, o := range objs {
+		boxes[i], scores[i] = o.Box, o.Score
+	}
+	keep := NMS(boxes, scores, iou, nil)
+	out := make([]meta.Object, len(keep))
+	for i, k := range keep {
+		out[i] = objs[k]
+	}
+	return out
+}
+
 // NMS is greedy non-maximum suppression: it visits boxes by descending score
 // (ties in index order) and keeps a box unless its IoU with a box already
 // kept exceeds iou. It returns the kept indices, best first, appended to

@@ -416,3 +416,16 @@ func TestUltraFaceExportsToldApart(t *testing.T) {
 		assert.ErrorIs(t, err, ErrMismatch, "%s forced on %s", name, filepath.Base(path))
 	}
 }
+
+func TestNMSObjects(t *testing.T) {
+	objs := []meta.Object{
+		{Box: meta.Rect{X: 0, Y: 0, W: 10, H: 10}, Score: 0.5, Label: "a"},
+		{Box: meta.Rect{X: 1, Y: 1, W: 10, H: 10}, Score: 0.9, Label: "b"},
+		{Box: meta.Rect{X: 50, Y: 50, W: 10, H: 10}, Score: 0.7, Label: "c"},
+	}
+	got := NMSObjects(objs, 0.3)
+	require.Len(t, got, 2)
+	assert.Equal(t, "b", got[0].Label, "best first; a overlaps b")
+	assert.Equal(t, "c", got[1].Label)
+	assert.Equal(t, objs[:1], NMSObjects(objs[:1], 0.3))
+}

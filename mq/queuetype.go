@@ -116,13 +116,8 @@ func (o *Offset) UnmarshalText(b []byte) error {
 
 // arg is the x-stream-offset consumer argument.
 func (o Offset) arg() any {
-	switch o.kind {
-	case offsetFirst:
-		return "first"
-	case offsetLast:
-		return "last"
-	case offsetTime:
+	if o.kind == offsetTime {
 		return o.at
 	}
-	return "next"
+	return o.String()
 }

@@ -28,3 +28,21 @@ func (fn ProcessorFunc) Process(ctx context.Context, f *Frame) error { return fn
 
 // Close does nothing.
 func (fn ProcessorFunc) Close() error { return nil }
+
+// NewWorkers makes the n workers of a stage with newWorker. On an error it
+// closes the workers already made and returns the error: the caller owns
+// the workers only when it gets them all.
+func NewWorkers(n int, newWorker func() (Processor, error)) ([]Processor, error) {
+	ws := make([]Processor, 0, n)
+	for range n {
+		w, err := newWorker()
+		if err != nil {
+			for _, w := range ws {
+				_ = w.Close()
+			}
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}

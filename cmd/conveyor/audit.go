@@ -268,19 +268,11 @@ func (r *reference) faces(img gocv.Mat) ([]meta.Object, error) {
 			objs = append(objs, o)
 		}
 	}
-	if len(objs) < 2 {
-		return objs, nil
-	}
-	boxes := make([]meta.Rect, len(objs))
-	scores := make([]float32, len(objs))
-	for i, o := range objs {
-		boxes[i], scores[i] = o.Box, o.Score
-	}
-	keep := models.NMS(boxes, scores, referenceNMS, nil)
-	out := make([]meta.Object, 0, len(keep))
-	for _, k := range keep {
-		if !insideLarger(objs[k].Box, objs, keep) {
-			out = append(out, objs[k])
+	objs = models.NMSObjects(objs, referenceNMS)
+	out := make([]meta.Object, 0, len(objs))
+	for _, o := range objs {
+		if !insideLarger(o.Box, objs) {
+			out = append(out, o)
 		}
 	}
 	return out, nil
@@ -290,17 +282,17 @@ func (r *reference) faces(img gocv.Mat) ([]meta.Object, error) {
 // one face.
 const referenceNMS = 0.3
 
-// insideLarger says whether b lies mostly (70%) inside a larger kept box:
-// enlarged, a large face's eyes or mouth can score as a face of their own;
-// no face is inside another.
-func insideLarger(b meta.Rect, objs []meta.Object, keep []int) bool {
-	for _, k := range keep {
-		o := objs[k].Box
-		if o.W*o.H <= b.W*b.H {
+// insideLarger says whether b lies mostly (70%) inside a larger box of
+// objs: enlarged, a large face's eyes or mouth can score as a face of their
+// own; no face is inside another.
+func insideLarger(b meta.Rect, objs []meta.Object) bool {
+	for _, o := range objs {
+		ob := o.Box
+		if ob.W*ob.H <= b.W*b.H {
 			continue
 		}
-		iw := min(b.X+b.W, o.X+o.W) - max(b.X, o.X)
-		ih := min(b.Y+b.H, o.Y+o.H) - max(b.Y, o.Y)
+		iw := min(b.X+b.W, ob.X+ob.W) - max(b.X, ob.X)
+		ih := min(b.Y+b.H, ob.Y+ob.H) - max(b.Y, ob.Y)
 		if iw > 0 && ih > 0 && iw*ih >= 0.7*b.W*b.H {
 			return true
 		}

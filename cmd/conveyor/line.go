@@ -269,17 +269,16 @@ func (b *built) addRefine(link pipeline.LinkOptions, workers int) error {
 	if b.model.MinFace <= 0 {
 		return nil
 	}
-	procs := make([]pipeline.Processor, 0, workers)
-	for range workers {
+	procs, err := pipeline.NewWorkers(workers, func() (pipeline.Processor, error) {
 		r, err := b.model.NewRefineWith(b.newEngine)
 		if err != nil {
-			for _, p := range procs {
-				_ = p.Close()
-			}
-			return err
+			return nil, err
 		}
-		procs = append(procs, r)
 		b.refine = append(b.refine, r)
+		return r, nil
+	})
+	if err != nil {
+		return err
 	}
 	b.line.AddStage("refine", link, procs...)
 	return nil

@@ -177,7 +177,7 @@ func calibrateReference(t *testing.T, cs []crowdCase) {
 			for j := range b {
 				b[j].Box = meta.Rect{X: b[j].Box.X / 2, Y: b[j].Box.Y / 2, W: b[j].Box.W / 2, H: b[j].Box.H / 2}
 			}
-			refs[i] = nmsObjects(append(a, b...), 0.3)
+			refs[i] = models.NMSObjects(append(a, b...), 0.3)
 		}
 		fmt.Printf("\nreference: FaceDetectorYN 1x+2x at score %.2f\n\n", refScore)
 		fmt.Println("| proposal score | verify face (locate face) | verify score | min-face | reference faces (>= 10 px) | not hidden (>= 10 px) | not hidden (< 10 px) | per image (missed/ref) |")

@@ -379,7 +379,7 @@ func (r *Refine) quarterOf(img gocv.Mat) quarter {
 // found face is that face), best first, at most maxProposals, after NMS.
 func (r *Refine) doubtful(props, found []meta.Object) []meta.Object {
 	props = slices.DeleteFunc(props, func(p meta.Object) bool { return overlapsAny(p, found, r.nms) })
-	props = nmsObjects(props, r.nms)
+	props = models.NMSObjects(props, r.nms)
 	if len(props) > maxProposals {
 		props = props[:maxProposals]
 	}
@@ -389,7 +389,7 @@ func (r *Refine) doubtful(props, found []meta.Object) []meta.Object {
 // merge runs NMS over objects found by different passes and drops those
 // under the minimum size.
 func (r *Refine) merge(objs []meta.Object) []meta.Object {
-	objs = nmsObjects(objs, r.nms)
+	objs = models.NMSObjects(objs, r.nms)
 	if r.minSize > 0 {
 		objs = slices.DeleteFunc(objs, func(o meta.Object) bool { return o.Box.W < r.minSize || o.Box.H < r.minSize })
 	}
@@ -410,25 +410,6 @@ func overlapsAny(o meta.Object, objs []meta.Object, iou float32) bool {
 		}
 	}
 	return false
-}
-
-// nmsObjects keeps the best-scored of overlapping objects (IoU above iou),
-// best first.
-func nmsObjects(objs []meta.Object, iou float32) []meta.Object {
-	if len(objs) < 2 {
-		return objs
-	}
-	boxes := make([]meta.Rect, len(objs))
-	scores := make([]float32, len(objs))
-	for i, o := range objs {
-		boxes[i], scores[i] = o.Box, o.Score
-	}
-	keep := models.NMS(boxes, scores, iou, nil)
-	out := make([]meta.Object, len(keep))
-	for i, k := range keep {
-		out[i] = objs[k]
-	}
-	return out
 }
 
 // split parts objs into those scoring at least score and the others (new

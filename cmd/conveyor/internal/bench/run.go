@@ -469,17 +469,11 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 		return nil, err
 	}
 	add("preprocess", pre)
-	var infs []pipeline.Processor
-	for range max(m.Workers, 1) {
-		w, err := r.o.Model.NewInfer()
-		if err != nil {
-			for _, w := range infs {
-				_ = w.Close()
-			}
-			_ = s.close()
-			return nil, err
-		}
-		infs = append(infs, w)
+	workers := max(m.Workers, 1)
+	infs, err := pipeline.NewWorkers(workers, func() (pipeline.Processor, error) { return r.o.Model.NewInfer() })
+	if err != nil {
+		_ = s.close()
+		return nil, err
 	}
 	add("infer", infs...)
 	dec, err := r.o.Model.NewDecode()
@@ -489,17 +483,10 @@ func (r *runner) newStages(m Mode) (*stages, error) {
 	}
 	add("decode", dec)
 	if r.o.Model.MinFace > 0 {
-		var refs []pipeline.Processor
-		for range max(m.Workers, 1) {
-			rf, err := r.o.Model.NewRefine()
-			if err != nil {
-				for _, w := range refs {
-					_ = w.Close()
-				}
-				_ = s.close()
-				return nil, err
-			}
-			refs = append(refs, rf)
+		refs, err := pipeline.NewWorkers(workers, func() (pipeline.Processor, error) { return r.o.Model.NewRefine() })
+		if err != nil {
+			_ = s.close()
+			return nil, err
 		}
 		add("refine", refs...)
 	}
